@@ -1,0 +1,36 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Protea.Models;
+
+/// <summary>torchvision's ResNet BasicBlock; field names (conv1, bn1, conv2, bn2, downsample.0/1) match its state dict.</summary>
+public sealed class BasicBlock : Module<Tensor, Tensor>
+{
+    private readonly Conv2d conv1, conv2;
+    private readonly BatchNorm2d bn1, bn2;
+    private readonly Sequential? downsample;
+
+    public BasicBlock(string name, long inChannels, long outChannels, long stride) : base(name)
+    {
+        conv1 = Conv2d(inChannels, outChannels, 3, stride: stride, padding: 1, bias: false);
+        bn1 = BatchNorm2d(outChannels);
+        conv2 = Conv2d(outChannels, outChannels, 3, padding: 1, bias: false);
+        bn2 = BatchNorm2d(outChannels);
+        if (stride != 1 || inChannels != outChannels)
+            downsample = Sequential(
+                ("0", Conv2d(inChannels, outChannels, 1, stride: stride, bias: false)),
+                ("1", BatchNorm2d(outChannels)));
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var h = functional.relu(bn1.forward(conv1.forward(x)));
+        h = bn2.forward(conv2.forward(h));
+        var identity = downsample is null ? x : downsample.forward(x);
+        return functional.relu(h.add_(identity)).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,22 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Protea.Models;
+
+/// <summary>Conv3x3 (padding 1, no bias) -> BatchNorm -> ReLU; parameters named conv.* and bn.* as in PyTorch.</summary>
+public sealed class ConvBnRelu : Module<Tensor, Tensor>
+{
+    private readonly Conv2d conv;
+    private readonly BatchNorm2d bn;
+
+    public ConvBnRelu(string name, long inChannels, long outChannels) : base(name)
+    {
+        conv = Conv2d(inChannels, outChannels, 3, padding: 1, bias: false);
+        bn = BatchNorm2d(outChannels);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => functional.relu(bn.forward(conv.forward(x)));
+}

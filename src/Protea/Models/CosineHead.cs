@@ -1,0 +1,36 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Protea.Models;
+
+/// <summary>
+/// Cosine classifier (Gidaris &amp; Komodakis 2018; Hou et al. 2019): logits = s * cos(z, w_k) with
+/// L2-normalised features and weights and a learnable scale s (initialised to 10). Bounded logits make
+/// old and new classes comparable, which incremental learning relies on.
+/// </summary>
+public sealed class CosineHead : Head
+{
+    private readonly Parameter weight;
+    private readonly Parameter scale;
+
+    public CosineHead(long embeddingDim, long numClasses, double initialScale = 10.0) : base("head")
+    {
+        using (var init = nn.Linear(embeddingDim, numClasses))
+            weight = new Parameter(init.weight!.detach().clone());
+        scale = new Parameter(tensor(new[] { (float)initialScale }));
+        RegisterComponents();
+    }
+
+    public override string Kind => "cosine";
+    public override long NumClasses => weight.shape[0];
+    public override long EmbeddingDim => weight.shape[1];
+
+    public override Tensor forward(Tensor z)
+    {
+        using var scope = NewDisposeScope();
+        var zn = nn.functional.normalize(z, dim: 1);
+        var wn = nn.functional.normalize(weight, dim: 1);
+        return (scale * zn.matmul(wn.t())).MoveToOuterDisposeScope();
+    }
+}

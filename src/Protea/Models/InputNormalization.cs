@@ -1,0 +1,39 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Protea.Models;
+
+/// <summary>
+/// The model's input transform: x = (raw * Scale - Mean[c]) / Std[c], per channel for images
+/// (Scale = 1/255 on uint8 pixels) or per feature for tabular data (Scale = 1). Statistics come from
+/// the training split only; they are stored in model.json and folded into exported graphs.
+/// </summary>
+public sealed record InputNormalization(double[] Mean, double[] Std, double Scale)
+{
+    /// <summary>Normalises a raw batch ([N, C, H, W] uint8 or [N, D] float) to float32.</summary>
+    public Tensor Apply(Tensor raw)
+    {
+        using var scope = NewDisposeScope();
+        var shape = raw.dim() == 4 ? new long[] { 1, Mean.Length, 1, 1 } : new long[] { 1, Mean.Length };
+        var x = raw.to(float32);
+        // (raw * s - m) / d == raw * (s / d) - m / d: one multiply-add per element.
+        var mul = tensor(Std.Select(d => (float)(Scale / d)).ToArray()).reshape(shape);
+        var add = tensor(Mean.Zip(Std, (m, d) => (float)(-m / d)).ToArray()).reshape(shape);
+        return torch.addcmul(add, x, mul, 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Per-channel (images [N, C, H, W], pixel scale 1/255) or per-feature (tabular [N, D]) statistics.</summary>
+    public static InputNormalization Fit(Tensor inputs)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var image = inputs.dim() == 4;
+        var scale = image ? 1.0 / 255.0 : 1.0;
+        var x = inputs.to(float64) * scale;
+        var dims = image ? new long[] { 0, 2, 3 } : new long[] { 0 };
+        var mean = x.mean(dims).data<double>().ToArray();
+        var std = x.std(dims, unbiased: false).data<double>().ToArray()
+            .Select(s => s < 1e-8 ? 1.0 : s).ToArray();
+        return new InputNormalization(mean, std, scale);
+    }
+}

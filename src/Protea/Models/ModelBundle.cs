@@ -1,0 +1,93 @@
+using System.Text.Json;
+using Protea.IO;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Protea.Models;
+
+/// <summary>
+/// A saved model: DIR/model.safetensors (every tensor under PyTorch-style names) and DIR/model.json
+/// (<see cref="ModelDescription"/>). Loading checks the format version and every tensor's name and
+/// shape; each file is written atomically.
+/// </summary>
+public sealed class ModelBundle(ModelDescription description, Classifier model) : IDisposable
+{
+    public const string WeightsFile = "model.safetensors";
+    public const string DescriptionFile = "model.json";
+
+    public ModelDescription Description { get; } = description;
+    public Classifier Model { get; } = model;
+
+    public static string WeightsPath(string dir) => Path.Combine(dir, WeightsFile);
+    public static string DescriptionPath(string dir) => Path.Combine(dir, DescriptionFile);
+
+    public void Save(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        SafeTensors.Write(WeightsPath(dir), Model.state_dict(),
+            new Dictionary<string, string> { ["format"] = "pt", ["protea_format_version"] = Description.FormatVersion.ToString() });
+        AtomicFile.WriteAllText(DescriptionPath(dir), JsonSerializer.Serialize(Description, ProteaJson.Options));
+    }
+
+    public static ModelDescription ReadDescription(string dir)
+    {
+        var path = DescriptionPath(dir);
+        if (!Directory.Exists(dir))
+            throw new ProteaException($"--model {dir}: no such directory; train one with `protea train --out {dir}`");
+        if (!File.Exists(path))
+            throw new ProteaException($"{path}: not found; {dir} is not a Protea model directory");
+        ModelDescription? d;
+        try
+        {
+            d = JsonSerializer.Deserialize<ModelDescription>(File.ReadAllText(path), ProteaJson.Options);
+        }
+        catch (JsonException e)
+        {
+            throw new ProteaException($"{path}: not a valid model description ({e.Message.Split('\n')[0]})");
+        }
+        if (d is null)
+            throw new ProteaException($"{path}: empty model description");
+        if (d.FormatVersion > ModelDescription.CurrentFormatVersion || d.FormatVersion < 1)
+            throw new ProteaException($"{path}: format version {d.FormatVersion} is not supported (this Protea reads version {ModelDescription.CurrentFormatVersion}); upgrade Protea");
+        return d;
+    }
+
+    public static ModelBundle Load(string dir)
+    {
+        var description = ReadDescription(dir);
+        var model = Architectures.Create(description);
+        var path = WeightsPath(dir);
+        var tensors = SafeTensors.Read(path);
+        try
+        {
+            LoadInto(model, tensors, path);
+        }
+        finally
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+        }
+        model.eval();
+        return new ModelBundle(description, model);
+    }
+
+    /// <summary>Copies tensors into the module's state, refusing a missing, unexpected or mis-shaped tensor.</summary>
+    public static void LoadInto(nn.Module module, IReadOnlyDictionary<string, Tensor> tensors, string source)
+    {
+        var state = module.state_dict();
+        foreach (var (name, target) in state)
+        {
+            if (!tensors.TryGetValue(name, out var t))
+                throw new ProteaException($"{source}: tensor '{name}' is missing (expected shape [{string.Join(", ", target.shape)}])");
+            if (!t.shape.SequenceEqual(target.shape))
+                throw new ProteaException($"{source}: tensor '{name}' has shape [{string.Join(", ", t.shape)}], the model needs [{string.Join(", ", target.shape)}]");
+        }
+        var extra = tensors.Keys.FirstOrDefault(k => !state.ContainsKey(k));
+        if (extra is not null)
+            throw new ProteaException($"{source}: unexpected tensor '{extra}' (the file was saved from a different architecture)");
+        using var noGrad = no_grad();
+        foreach (var (name, target) in state)
+            target.copy_(tensors[name]);
+    }
+
+    public void Dispose() => Model.Dispose();
+}

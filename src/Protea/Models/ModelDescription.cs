@@ -1,0 +1,34 @@
+using Protea.Data;
+
+namespace Protea.Models;
+
+/// <summary>
+/// Everything model.json says about a model besides its tensors: enough to rebuild the network,
+/// preprocess inputs, name classes and repeat the training run.
+/// </summary>
+public sealed record ModelDescription
+{
+    public const int CurrentFormatVersion = 1;
+
+    public int FormatVersion { get; init; } = CurrentFormatVersion;
+    public required string Architecture { get; init; }
+    public required string Head { get; init; }
+
+    /// <summary>ResNet stem ("small" or "imagenet"); null for other backbones.</summary>
+    public string? Stem { get; init; }
+
+    public required InputKind InputKind { get; init; }
+
+    /// <summary>Shape of one raw input: [C, H, W] for images, [D] for tabular data.</summary>
+    public required long[] InputShape { get; init; }
+
+    public required IReadOnlyList<string> ClassNames { get; init; }
+    public required InputNormalization Normalization { get; init; }
+
+    /// <summary>The training options that produced the model, as written by the trainer.</summary>
+    public System.Text.Json.Nodes.JsonObject? Recipe { get; init; }
+
+    public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
+
+    public int NumClasses => ClassNames.Count;
+}

@@ -1,0 +1,56 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Protea.Models;
+
+/// <summary>
+/// Nearest class mean (Mensink et al. 2013; iCaRL): one prototype per class, the mean of its
+/// L2-normalised training embeddings. logits_k = -t * ||normalize(z) - mu_k||^2 with a fixed
+/// temperature t, so softmax gives calibrated-ish probabilities and argmax is the nearest mean.
+/// Fitted from embeddings, not by gradient descent; new classes are new means.
+/// </summary>
+public sealed class NcmHead : Head
+{
+    private readonly Tensor prototypes;
+    private readonly Tensor temperature;
+
+    public NcmHead(long embeddingDim, long numClasses, double temperature = 10.0) : base("head")
+    {
+        prototypes = zeros(numClasses, embeddingDim);
+        this.temperature = tensor(new[] { (float)temperature });
+        register_buffer("prototypes", prototypes);
+        register_buffer("temperature", this.temperature);
+    }
+
+    public override string Kind => "ncm";
+    public override long NumClasses => prototypes.shape[0];
+    public override long EmbeddingDim => prototypes.shape[1];
+    public override bool IsTrainable => false;
+
+    /// <summary>The class means [K, D].</summary>
+    public Tensor Prototypes => prototypes;
+
+    /// <summary>Sets each class mean from embeddings [N, D] and labels; a class with no examples keeps its mean.</summary>
+    public void Fit(Tensor embeddings, long[] labels)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var zn = nn.functional.normalize(embeddings.to(float32), dim: 1);
+        using var y = tensor(labels);
+        var k = NumClasses;
+        var sums = zeros(k, EmbeddingDim).index_add_(0, y, zn, 1);
+        var counts = zeros(k).index_add_(0, y, ones(labels.Length), 1);
+        var present = counts.gt(0).unsqueeze(1);
+        var means = sums / counts.clamp_min(1).unsqueeze(1);
+        prototypes.copy_(where(present, means, prototypes));
+    }
+
+    public override Tensor forward(Tensor z)
+    {
+        using var scope = NewDisposeScope();
+        var zn = nn.functional.normalize(z, dim: 1);
+        // ||a - b||^2 = |a|^2 - 2 a.b + |b|^2, with |a| = 1.
+        var d2 = 1 - 2 * zn.matmul(prototypes.t()) + prototypes.pow(2).sum(1).unsqueeze(0);
+        return (-temperature * d2).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,40 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Protea.Models;
+
+/// <summary>
+/// The reference `cnn`, fixed so that benchmarks compare like with like: five Conv3x3-BN-ReLU blocks,
+/// channels in->32->32, max-pool, 32->64->64, max-pool, 64->128, global average pool -> 128-d embedding.
+/// </summary>
+public sealed class ReferenceCnn : Backbone
+{
+    private readonly ConvBnRelu block1, block2, block3, block4, block5;
+
+    public ReferenceCnn(long inChannels = 1) : base("cnn")
+    {
+        block1 = new ConvBnRelu("block1", inChannels, 32);
+        block2 = new ConvBnRelu("block2", 32, 32);
+        block3 = new ConvBnRelu("block3", 32, 64);
+        block4 = new ConvBnRelu("block4", 64, 64);
+        block5 = new ConvBnRelu("block5", 64, 128);
+        RegisterComponents();
+    }
+
+    public override long EmbeddingDim => 128;
+
+    public override Tensor FeatureMap(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        x = functional.max_pool2d(block2.forward(block1.forward(x)), 2);
+        x = functional.max_pool2d(block4.forward(block3.forward(x)), 2);
+        return block5.forward(x).MoveToOuterDisposeScope();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var features = FeatureMap(x);
+        return features.mean([2, 3]);
+    }
+}

@@ -1,0 +1,71 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Protea.Models;
+
+public enum ResNetStem
+{
+    /// <summary>3x3 stride-1 stem without max-pool, for small images (CIFAR-style).</summary>
+    Small,
+
+    /// <summary>torchvision's 7x7 stride-2 stem with 3x3 max-pool: the layout pretrained files carry.</summary>
+    ImageNet,
+}
+
+/// <summary>ResNet-18 (He et al. 2016) with torchvision's parameter names; the embedding is the 512-d pooled feature.</summary>
+public sealed class ResNet18 : Backbone
+{
+    private readonly Conv2d conv1;
+    private readonly BatchNorm2d bn1;
+    private readonly Sequential layer1, layer2, layer3, layer4;
+
+    public ResNet18(long inChannels, ResNetStem stem) : base("resnet18")
+    {
+        Stem = stem;
+        conv1 = stem == ResNetStem.ImageNet
+            ? Conv2d(inChannels, 64, 7, stride: 2, padding: 3, bias: false)
+            : Conv2d(inChannels, 64, 3, stride: 1, padding: 1, bias: false);
+        bn1 = BatchNorm2d(64);
+        layer1 = Layer(64, 64, 1);
+        layer2 = Layer(64, 128, 2);
+        layer3 = Layer(128, 256, 2);
+        layer4 = Layer(256, 512, 2);
+        RegisterComponents();
+        InitLikeTorchvision();
+    }
+
+    public ResNetStem Stem { get; }
+
+    public override long EmbeddingDim => 512;
+
+    private static Sequential Layer(long inChannels, long outChannels, long stride) => Sequential(
+        ("0", new BasicBlock("0", inChannels, outChannels, stride)),
+        ("1", new BasicBlock("1", outChannels, outChannels, 1)));
+
+    /// <summary>torchvision initialises convolutions with Kaiming-normal (fan_out, ReLU) and BN with weight 1, bias 0.</summary>
+    private void InitLikeTorchvision()
+    {
+        using var noGrad = no_grad();
+        foreach (var (_, module) in named_modules())
+            if (module is Conv2d conv)
+                init.kaiming_normal_(conv.weight!, mode: init.FanInOut.FanOut, nonlinearity: init.NonlinearityType.ReLU);
+    }
+
+    public override Tensor FeatureMap(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        x = functional.relu(bn1.forward(conv1.forward(x)));
+        if (Stem == ResNetStem.ImageNet)
+            x = functional.max_pool2d(x, 3, stride: 2, padding: 1);
+        x = layer4.forward(layer3.forward(layer2.forward(layer1.forward(x))));
+        return x.MoveToOuterDisposeScope();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var features = FeatureMap(x);
+        return features.mean([2, 3]);
+    }
+}

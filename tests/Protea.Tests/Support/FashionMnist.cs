@@ -1,0 +1,33 @@
+using System.IO.Compression;
+using static TorchSharp.torch;
+
+namespace Protea.Tests.Support;
+
+/// <summary>
+/// Debian's dataset-fashion-mnist (installed by scripts/setup), plus a deliberately naive reader of its
+/// first images, independent of the product's IDX reader, for tests that need real pictures.
+/// </summary>
+public static class FashionMnist
+{
+    public const string Directory = "/usr/share/datasets/fashion-mnist";
+    public static string TestImages => System.IO.Path.Combine(Directory, "t10k-images-idx3-ubyte.gz");
+    public static string TestLabels => System.IO.Path.Combine(Directory, "t10k-labels-idx1-ubyte.gz");
+    public static string TrainImages => System.IO.Path.Combine(Directory, "train-images-idx3-ubyte.gz");
+    public static string TrainLabels => System.IO.Path.Combine(Directory, "train-labels-idx1-ubyte.gz");
+
+    /// <summary>The first <paramref name="count"/> official test images as uint8 [count, 1, 28, 28] and their labels.</summary>
+    public static (Tensor Images, long[] Labels) FirstTestImages(int count)
+    {
+        var pixels = ReadGz(TestImages).AsSpan(16, count * 28 * 28).ToArray();
+        var labels = ReadGz(TestLabels).AsSpan(8, count).ToArray().Select(b => (long)b).ToArray();
+        return (tensor(pixels, [count, 1, 28, 28]), labels);
+    }
+
+    private static byte[] ReadGz(string path)
+    {
+        using var gz = new GZipStream(File.OpenRead(path), CompressionMode.Decompress);
+        using var ms = new MemoryStream();
+        gz.CopyTo(ms);
+        return ms.ToArray();
+    }
+}
