@@ -1,1 +1,1 @@
-return 0;
+return Protea.Cli.ProteaCli.Run(args, Console.Out, Console.Error);

@@ -1,0 +1,67 @@
+using System.Text.Json;
+using Protea.Evaluation;
+using Protea.IO;
+using Protea.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Protea.Training;
+
+/// <summary>
+/// The state after a finished epoch, in OUT/checkpoint/: weights (safetensors), optimizer state and
+/// state.json (written last, so it only ever points at complete files). Randomness is derived from
+/// (seed, epoch), so resuming from here continues to the same result as an uninterrupted run.
+/// </summary>
+public sealed class Checkpoint(string runDir)
+{
+    private readonly string dir = Path.Combine(runDir, "checkpoint");
+
+    private string StatePath => Path.Combine(dir, "state.json");
+    private string WeightsPath => Path.Combine(dir, "weights.safetensors");
+    private string OptimizerPath => Path.Combine(dir, "optimizer.bin");
+
+    public sealed record State(int CompletedEpochs, TrainOptions Options, InputNormalization Normalization, IReadOnlyList<EpochRecord> History);
+
+    public bool Exists => File.Exists(StatePath);
+
+    public void Save(State state, nn.Module model, TorchSharp.Modules.OptimizerHelper optimizer)
+    {
+        SafeTensors.Write(WeightsPath, model.state_dict());
+        AtomicFile.Write(OptimizerPath, stream =>
+        {
+            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            optimizer.save_state_dict(writer);
+        });
+        AtomicFile.WriteAllText(StatePath, JsonSerializer.Serialize(state, ProteaJson.Options));
+    }
+
+    /// <summary>Restores weights and optimizer state; refuses a checkpoint made with different options.</summary>
+    public State Load(TrainOptions options, nn.Module model, TorchSharp.Modules.OptimizerHelper optimizer)
+    {
+        State? state;
+        try
+        {
+            state = JsonSerializer.Deserialize<State>(File.ReadAllText(StatePath), ProteaJson.Options);
+        }
+        catch (JsonException e)
+        {
+            throw new ProteaException($"{StatePath}: unreadable checkpoint ({e.Message.Split('\n')[0]}); delete {dir} to start afresh");
+        }
+        if (state is null)
+            throw new ProteaException($"{StatePath}: empty checkpoint; delete {dir} to start afresh");
+        if (state.Options with { Epochs = options.Epochs, Threads = options.Threads } != options)
+            throw new ProteaException($"{StatePath}: the checkpoint was made with different training options; use the same options with --resume, or a new --out");
+        var tensors = SafeTensors.Read(WeightsPath);
+        try { ModelBundle.LoadInto(model, tensors, WeightsPath); }
+        finally { foreach (var t in tensors.Values) t.Dispose(); }
+        using (var stream = File.OpenRead(OptimizerPath))
+        using (var reader = new BinaryReader(stream))
+            optimizer.load_state_dict(reader);
+        return state;
+    }
+
+    public void Delete()
+    {
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+    }
+}

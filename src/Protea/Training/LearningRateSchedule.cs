@@ -1,0 +1,41 @@
+namespace Protea.Training;
+
+/// <summary>
+/// Learning rate (and, for OneCycle with SGD, momentum) as a pure function of the global step, so a
+/// resumed run sets exactly the values an uninterrupted one would. Matches PyTorch's OneCycleLR
+/// (pct_start 0.3, cosine annealing, div_factor 25, final_div_factor 1e4, momentum cycled
+/// 0.95 -> 0.85 -> 0.95) and CosineAnnealingLR (T_max = total steps, eta_min 0).
+/// </summary>
+public sealed class LearningRateSchedule(string kind, double maxLearningRate, long totalSteps, double baseMomentum = 0.85, double maxMomentum = 0.95)
+{
+    private const double PctStart = 0.3, DivFactor = 25, FinalDivFactor = 1e4;
+
+    public static readonly IReadOnlyList<string> Kinds = ["onecycle", "cosine", "constant"];
+
+    public string Kind { get; } = Kinds.Contains(kind)
+        ? kind
+        : throw new ProteaException($"--schedule: unknown schedule '{kind}'; choose one of {string.Join(", ", Kinds)}");
+
+    /// <summary>Whether the schedule also drives momentum (OneCycle's cycle_momentum).</summary>
+    public bool CyclesMomentum => Kind == "onecycle";
+
+    public double LearningRate(long step) => Kind switch
+    {
+        "onecycle" => OneCycle(step, maxLearningRate / DivFactor, maxLearningRate, maxLearningRate / DivFactor / FinalDivFactor),
+        "cosine" => maxLearningRate * (1 + Math.Cos(Math.PI * Math.Min(step, totalSteps) / totalSteps)) / 2,
+        _ => maxLearningRate,
+    };
+
+    public double Momentum(long step) => OneCycle(step, maxMomentum, baseMomentum, maxMomentum);
+
+    private double OneCycle(long step, double start, double peak, double end)
+    {
+        var warmEnd = PctStart * totalSteps - 1;
+        var last = totalSteps - 1.0;
+        return step <= warmEnd
+            ? Anneal(start, peak, step / warmEnd)
+            : Anneal(peak, end, (step - warmEnd) / (last - warmEnd));
+    }
+
+    private static double Anneal(double from, double to, double pct) => to + (from - to) / 2 * (Math.Cos(Math.PI * pct) + 1);
+}

@@ -1,0 +1,49 @@
+namespace Protea.Training;
+
+/// <summary>
+/// Everything that defines a training run, with defaults that work. Written into model.json and the
+/// checkpoint, so a run can be repeated (or resumed) exactly.
+/// </summary>
+public sealed record TrainOptions
+{
+    public string Architecture { get; init; } = "cnn";
+    public string Head { get; init; } = "linear";
+    public string? Stem { get; init; }
+
+    /// <summary>A torchvision-format resnet18 state dict (safetensors) to fine-tune from.</summary>
+    public string? Init { get; init; }
+
+    public int Epochs { get; init; } = 4;
+    public int BatchSize { get; init; } = 128;
+
+    /// <summary>"sgd" (momentum, optionally Nesterov) or "adamw".</summary>
+    public string Optimizer { get; init; } = "sgd";
+    public double LearningRate { get; init; } = 0.1;
+    public double Momentum { get; init; } = 0.9;
+    public bool Nesterov { get; init; } = true;
+    public double WeightDecay { get; init; } = 5e-4;
+
+    /// <summary>"onecycle", "cosine" or "constant".</summary>
+    public string Schedule { get; init; } = "onecycle";
+    public double LabelSmoothing { get; init; }
+
+    public bool Flip { get; init; } = true;
+
+    /// <summary>Random-crop padding in pixels (0 = no crop).</summary>
+    public int CropPadding { get; init; }
+
+    /// <summary>Beta(alpha, alpha) for mixup (Zhang et al. 2018); 0 = off.</summary>
+    public double MixupAlpha { get; init; }
+
+    /// <summary>Beta(alpha, alpha) for CutMix (Yun et al. 2019); 0 = off. With both on, each batch picks one.</summary>
+    public double CutMixAlpha { get; init; }
+
+    /// <summary>Fraction of the training data held out for per-epoch validation (0 = none).</summary>
+    public double ValidationFraction { get; init; } = 0.1;
+
+    /// <summary>Train on at most this many examples (a seeded random subset); null = all.</summary>
+    public int? Limit { get; init; }
+
+    public int Seed { get; init; }
+    public int Threads { get; init; } = 2;
+}

@@ -1,0 +1,237 @@
+using System.Diagnostics;
+using Protea.Data;
+using Protea.Evaluation;
+using Protea.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Protea.Training;
+
+/// <summary>
+/// Trains a backbone + head on a preloaded dataset: data, model, optimiser, loop, validate, checkpoint.
+/// Each batch is gathered from the uint8 tensor, augmented and normalised with whole-tensor ops inside
+/// its own DisposeScope; the loss is accumulated on-tensor, so no step waits on a host read.
+/// </summary>
+public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? progress = null)
+{
+    private const int EvalBatchSize = 1000;
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(500);
+
+    public TrainOptions Options { get; } = options;
+
+    /// <param name="train">Labelled training examples (unlabelled ones are ignored).</param>
+    /// <param name="validation">Held-out examples evaluated after each epoch, or null.</param>
+    /// <param name="runDir">Where checkpoints go (runDir/checkpoint), or null for none.</param>
+    /// <param name="resume">Continue from runDir's checkpoint when there is one.</param>
+    public TrainingResult Train(Dataset train, Dataset? validation, string? runDir = null, bool resume = false, CancellationToken cancellation = default)
+    {
+        var o = Options;
+        Validate(o, train);
+        torch.set_num_threads(o.Threads);
+        torch.manual_seed(o.Seed);
+
+        using var labelled = LabelledOnly(train);
+        var normalization = InputNormalization.Fit(labelled.Inputs);
+        var backbone = Architectures.CreateBackbone(o.Architecture, labelled.Kind, labelled.ExampleShape, o.Stem);
+        //INIT if (o.Init is not null)
+        //INIT     PretrainedWeights.LoadInto(backbone, o.Init);
+        // NCM is fitted after training; the backbone learns with a cosine head, whose geometry (angles
+        // between L2-normalised embeddings) is the one class means live in.
+        var trainingHeadKind = o.Head == "ncm" ? "cosine" : o.Head;
+        var model = new Classifier(backbone, Architectures.CreateHead(trainingHeadKind, backbone.EmbeddingDim, labelled.ClassNames.Count));
+        var parameters = model.parameters().ToList();
+        var optimizer = CreateOptimizer(o, parameters);
+
+        var n = labelled.Count;
+        var batches = n / o.BatchSize;
+        var schedule = new LearningRateSchedule(o.Schedule, o.LearningRate, (long)batches * o.Epochs);
+        var augmenter = new BatchAugmenter(o.Flip && labelled.Kind == InputKind.Image, labelled.Kind == InputKind.Image ? o.CropPadding : 0);
+        var mix = new MixAugment(labelled.Kind == InputKind.Image ? o.MixupAlpha : 0, labelled.Kind == InputKind.Image ? o.CutMixAlpha : 0);
+
+        var checkpoint = runDir is null ? null : new Checkpoint(runDir);
+        var history = new List<EpochRecord>();
+        var startEpoch = 0;
+        if (resume && checkpoint is { Exists: true })
+        {
+            var state = checkpoint.Load(o, model, optimizer);
+            history.AddRange(state.History);
+            startEpoch = state.CompletedEpochs;
+        }
+
+        using var labels = tensor(labelled.Labels);
+        var watch = Stopwatch.StartNew();
+        long seen = 0;
+        for (var epoch = startEpoch; epoch < o.Epochs; epoch++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var epochWatch = Stopwatch.StartNew();
+            model.train();
+            using var generator = new Generator((ulong)EpochSeed(o.Seed, epoch));
+            var random = new Random(EpochSeed(o.Seed, epoch));
+            using var perm = randperm(n, generator: generator);
+            using var lossSum = zeros(1, dtype: float64);
+            using var correct = zeros(1, dtype: int64);
+            var lastReport = TimeSpan.Zero;
+            double lr = 0;
+            for (var b = 0; b < batches; b++)
+            {
+                using var scope = NewDisposeScope();
+                var step = (long)epoch * batches + b;
+                lr = schedule.LearningRate(step);
+                foreach (var group in optimizer.ParamGroups)
+                {
+                    group.LearningRate = lr;
+                    if (schedule.CyclesMomentum && group is optim.IMomentum m) m.Momentum = schedule.Momentum(step);
+                }
+                var index = perm.narrow(0, (long)b * o.BatchSize, o.BatchSize);
+                var raw = labelled.Inputs.index_select(0, index);
+                if (!augmenter.IsIdentity) raw = augmenter.Apply(raw, generator);
+                var x = normalization.Apply(raw);
+                var y = labels.index_select(0, index);
+                Tensor loss, logits;
+                if (mix.Enabled)
+                {
+                    var mixed = mix.Apply(x, random, generator);
+                    logits = model.forward(mixed.Inputs);
+                    loss = nn.functional.cross_entropy(logits, y, label_smoothing: o.LabelSmoothing) * mixed.Lambda
+                         + nn.functional.cross_entropy(logits, y.index_select(0, mixed.Permutation), label_smoothing: o.LabelSmoothing) * (1 - mixed.Lambda);
+                }
+                else
+                {
+                    logits = model.forward(x);
+                    loss = nn.functional.cross_entropy(logits, y, label_smoothing: o.LabelSmoothing);
+                }
+                optimizer.zero_grad();
+                loss.backward();
+                optimizer.step();
+                using (no_grad())
+                {
+                    lossSum.add_(loss.detach().to(float64));
+                    correct.add_(logits.argmax(1).eq(y).sum());
+                }
+                seen += o.BatchSize;
+                if (progress is not null && watch.Elapsed - lastReport >= ProgressInterval)
+                {
+                    lastReport = watch.Elapsed;
+                    var running = lossSum.item<double>() / (b + 1);
+                    ThrowIfDiverged(running, epoch);
+                    progress.Report(new TrainingProgress(epoch + 1, o.Epochs, b + 1, batches, running, watch.Elapsed,
+                        Remaining(watch.Elapsed, seen, (long)(o.Epochs - startEpoch) * batches * o.BatchSize)));
+                }
+            }
+            var trainLoss = lossSum.item<double>() / Math.Max(1, batches);
+            ThrowIfDiverged(trainLoss, epoch);
+            var trainAccuracy = (double)correct.item<long>() / Math.Max(1, batches * o.BatchSize);
+            double? valLoss = null, valAccuracy = null;
+            if (validation is { Count: > 0 })
+                (valLoss, valAccuracy) = LossAndAccuracy(model, validation, normalization);
+            var record = new EpochRecord(epoch + 1, trainLoss, trainAccuracy, valLoss, valAccuracy, lr, epochWatch.Elapsed.TotalSeconds);
+            history.Add(record);
+            checkpoint?.Save(new Checkpoint.State(epoch + 1, o, normalization, history), model, optimizer);
+            progress?.Report(new TrainingProgress(epoch + 1, o.Epochs, batches, batches, trainLoss, watch.Elapsed,
+                Remaining(watch.Elapsed, seen, (long)(o.Epochs - startEpoch) * batches * o.BatchSize), record));
+        }
+        var trainSeconds = watch.Elapsed.TotalSeconds;
+
+        model.eval();
+        Classifier final = model;
+        if (o.Head == "ncm")
+        {
+            var ncm = new NcmHead(backbone.EmbeddingDim, labelled.ClassNames.Count);
+            using (var embeddings = Embed(model, labelled, normalization))
+                ncm.Fit(embeddings, labelled.Labels);
+            final = new Classifier(backbone, ncm);
+            final.eval();
+        }
+        var description = new ModelDescription
+        {
+            Architecture = o.Architecture,
+            Head = o.Head,
+            Stem = o.Architecture == "resnet18" ? (o.Stem ?? "small") : null,
+            InputKind = labelled.Kind,
+            InputShape = labelled.ExampleShape,
+            ClassNames = labelled.ClassNames.ToArray(),
+            Normalization = normalization,
+            Recipe = System.Text.Json.JsonSerializer.SerializeToNode(o, IO.ProteaJson.Options)!.AsObject(),
+        };
+        return new TrainingResult(new ModelBundle(description, final), history, trainSeconds, seen / Math.Max(trainSeconds, 1e-9));
+    }
+
+    private static void Validate(TrainOptions o, Dataset train)
+    {
+        if (o.Epochs < 1) throw new ProteaException("--epochs must be at least 1");
+        if (o.BatchSize < 2) throw new ProteaException("--batch-size must be at least 2 (BatchNorm needs more than one example)");
+        if (o.Threads < 1) throw new ProteaException("--threads must be at least 1");
+        if (o.LearningRate <= 0 || !double.IsFinite(o.LearningRate)) throw new ProteaException("--lr must be a positive number");
+        var labelled = train.Labels.Count(l => l >= 0);
+        if (labelled < o.BatchSize)
+            throw new ProteaException($"{train.Source}: {labelled} labelled training examples, fewer than one batch of {o.BatchSize}; add data or lower --batch-size");
+        if (train.ClassNames.Count < 2)
+            throw new ProteaException($"{train.Source}: a classifier needs at least 2 classes, found {train.ClassNames.Count}");
+    }
+
+    private static Dataset LabelledOnly(Dataset data) =>
+        data.Subset(Enumerable.Range(0, data.Count).Where(i => data.Labels[i] >= 0).Select(i => (long)i).ToArray());
+
+    private static OptimizerHelper CreateOptimizer(TrainOptions o, IEnumerable<Parameter> parameters) => o.Optimizer switch
+    {
+        "sgd" => optim.SGD(parameters, o.LearningRate, momentum: o.Momentum, weight_decay: o.WeightDecay, nesterov: o.Nesterov && o.Momentum > 0),
+        "adamw" => optim.AdamW(parameters, o.LearningRate, weight_decay: o.WeightDecay),
+        _ => throw new ProteaException($"--optimizer: unknown optimizer '{o.Optimizer}'; choose sgd or adamw"),
+    };
+
+    /// <summary>Each epoch's shuffling and augmentation come from (seed, epoch) alone, which is what makes resume exact.</summary>
+    private static int EpochSeed(int seed, int epoch) => unchecked(seed * 1_000_003 + epoch * 7919 + 1) & int.MaxValue;
+
+    private static TimeSpan? Remaining(TimeSpan elapsed, long done, long total) =>
+        done == 0 ? null : TimeSpan.FromSeconds(elapsed.TotalSeconds / done * Math.Max(0, total - done));
+
+    private static void ThrowIfDiverged(double loss, int epoch)
+    {
+        if (!double.IsFinite(loss))
+            throw new ProteaException($"training diverged in epoch {epoch + 1}: the loss is {loss}; lower --lr or check the input data for extreme values");
+    }
+
+    /// <summary>Mean cross-entropy and accuracy of the model (eval mode) on a labelled dataset.</summary>
+    public static (double Loss, double Accuracy) LossAndAccuracy(Classifier model, Dataset data, InputNormalization normalization)
+    {
+        model.eval();
+        using var noGrad = no_grad();
+        double loss = 0;
+        long correct = 0, count = 0;
+        for (var start = 0; start < data.Count; start += EvalBatchSize)
+        {
+            using var scope = NewDisposeScope();
+            var len = Math.Min(EvalBatchSize, data.Count - start);
+            var logits = model.forward(normalization.Apply(data.Inputs.narrow(0, start, len)));
+            var y = tensor(data.Labels.AsSpan(start, len).ToArray());
+            var mask = y.ge(0);
+            var known = mask.sum().item<long>();
+            if (known == 0) continue;
+            var ly = logits.index(mask);
+            var yy = y.index(mask);
+            loss += nn.functional.cross_entropy(ly, yy, reduction: nn.Reduction.Sum).item<float>();
+            correct += ly.argmax(1).eq(yy).sum().item<long>();
+            count += known;
+        }
+        return (loss / Math.Max(1, count), (double)correct / Math.Max(1, count));
+    }
+
+    /// <summary>Embeddings [N, D] of a dataset (eval mode, no augmentation).</summary>
+    public static Tensor Embed(Classifier model, Dataset data, InputNormalization normalization)
+    {
+        model.eval();
+        using var noGrad = no_grad();
+        var parts = new List<Tensor>();
+        for (var start = 0; start < data.Count; start += EvalBatchSize)
+        {
+            var len = Math.Min(EvalBatchSize, data.Count - start);
+            using var scope = NewDisposeScope();
+            parts.Add(model.Embed(normalization.Apply(data.Inputs.narrow(0, start, len))).MoveToOuterDisposeScope());
+        }
+        var all = cat(parts, 0);
+        foreach (var p in parts) p.Dispose();
+        return all;
+    }
+}
