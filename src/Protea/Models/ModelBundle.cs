@@ -57,14 +57,23 @@ public sealed class ModelBundle(ModelDescription description, Classifier model) 
         var description = ReadDescription(dir);
         var model = Architectures.Create(description);
         var path = WeightsPath(dir);
-        var tensors = SafeTensors.Read(path);
         try
         {
-            LoadInto(model, tensors, path);
+            var tensors = SafeTensors.Read(path);
+            try
+            {
+                LoadInto(model, tensors, path);
+            }
+            finally
+            {
+                foreach (var t in tensors.Values) t.Dispose();
+            }
         }
-        finally
+        catch
         {
-            foreach (var t in tensors.Values) t.Dispose();
+            // A refused file must not leave a half-built network holding native memory until the finaliser runs.
+            model.Dispose();
+            throw;
         }
         model.eval();
         return new ModelBundle(description, model);

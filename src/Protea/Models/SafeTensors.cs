@@ -78,15 +78,22 @@ public static class SafeTensors
         var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(data);
         if (headerLength < 2 || headerLength > (ulong)(data.Length - 8))
             throw Bad(path, $"header length {headerLength} does not fit the file ({data.Length} bytes)");
+        var headerBytes = data.AsMemory(8, (int)headerLength);
         JsonObject header;
         try
         {
-            header = JsonNode.Parse(data.AsSpan(8, (int)headerLength)) as JsonObject
+            header = JsonNode.Parse(headerBytes.Span) as JsonObject
                 ?? throw Bad(path, "header is not a JSON object");
+            // JsonObject fills its dictionary lazily and throws ArgumentException on a repeated name there.
+            _ = header.Count;
         }
         catch (JsonException e)
         {
             throw Bad(path, $"header is not valid JSON ({e.Message.Split('\n')[0]})");
+        }
+        catch (ArgumentException)
+        {
+            throw Bad(path, $"header names tensor '{RepeatedName(headerBytes)}' twice");
         }
         var dataStart = 8 + (long)headerLength;
         var dataLength = data.Length - dataStart;
@@ -99,8 +106,11 @@ public static class SafeTensors
             {
                 if (name == "__metadata__")
                 {
-                    if (node is JsonObject m)
-                        foreach (var (k, v) in m) meta[k] = v?.GetValue<string>() ?? "";
+                    var m = node as JsonObject ?? throw Bad(path, "__metadata__ must be an object of strings");
+                    foreach (var (k, v) in m)
+                        meta[k] = v is JsonValue value && value.TryGetValue<string>(out var text)
+                            ? text
+                            : throw Bad(path, $"__metadata__ '{k}' must be a string");
                     continue;
                 }
                 var info = node as JsonObject ?? throw Bad(path, $"tensor '{name}': entry is not an object");
@@ -108,12 +118,14 @@ public static class SafeTensors
                 var dtype = DTypes.FirstOrDefault(d => d.Name == dtypeName);
                 if (dtype.Name is null) throw Bad(path, $"tensor '{name}': unsupported dtype {dtypeName}");
                 var shape = (info["shape"] as JsonArray ?? throw Bad(path, $"tensor '{name}': no shape"))
-                    .Select(d => d!.GetValue<long>()).ToArray();
+                    .Select(d => d?.GetValue<long>() ?? throw Bad(path, $"tensor '{name}': shape holds null")).ToArray();
                 if (shape.Any(d => d < 0)) throw Bad(path, $"tensor '{name}': negative dimension");
                 var offsets = info["data_offsets"] as JsonArray;
-                if (offsets is not { Count: 2 }) throw Bad(path, $"tensor '{name}': data_offsets must be [begin, end]");
+                if (offsets is not { Count: 2 } || offsets[0] is null || offsets[1] is null)
+                    throw Bad(path, $"tensor '{name}': data_offsets must be [begin, end]");
                 long begin = offsets[0]!.GetValue<long>(), end = offsets[1]!.GetValue<long>();
-                var expected = shape.Aggregate(1L, (a, b) => a * b) * dtype.Size;
+                var expected = ByteCount(shape, dtype.Size)
+                    ?? throw Bad(path, $"tensor '{name}': shape [{string.Join(", ", shape)}] is too large");
                 if (begin < 0 || end < begin || end > dataLength)
                     throw Bad(path, $"tensor '{name}': data_offsets [{begin}, {end}] fall outside the {dataLength}-byte data section (truncated file?)");
                 if (end - begin != expected)
@@ -137,6 +149,27 @@ public static class SafeTensors
         }
         metadata = meta;
         return result;
+    }
+
+    /// <summary>Elements times element size, or null when it overflows 64 bits (a wrapped product could match the offsets).</summary>
+    private static long? ByteCount(long[] shape, int elementSize)
+    {
+        try
+        {
+            var bytes = (long)elementSize;
+            foreach (var d in shape) bytes = checked(bytes * d);
+            return bytes;
+        }
+        catch (OverflowException)
+        {
+            return null;
+        }
+    }
+
+    private static string RepeatedName(ReadOnlyMemory<byte> header)
+    {
+        using var doc = JsonDocument.Parse(header);
+        return doc.RootElement.EnumerateObject().GroupBy(p => p.Name).First(g => g.Count() > 1).Key;
     }
 
     private static (ScalarType Type, string Name, int Size) DType(ScalarType t) =>
