@@ -55,7 +55,15 @@ public sealed class ModelBundle(ModelDescription description, Classifier model) 
     public static ModelBundle Load(string dir)
     {
         var description = ReadDescription(dir);
-        var model = Architectures.Create(description);
+        Classifier model;
+        try
+        {
+            model = Architectures.Create(description);
+        }
+        catch (ProteaException e)
+        {
+            throw new ProteaException($"{DescriptionPath(dir)}: {e.Message.Replace("--arch: ", "").Replace("--head: ", "").Replace("--stem: ", "")}");
+        }
         var path = WeightsPath(dir);
         try
         {

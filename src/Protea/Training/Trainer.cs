@@ -34,8 +34,8 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         using var labelled = LabelledOnly(train);
         var normalization = InputNormalization.Fit(labelled.Inputs);
         var backbone = Architectures.CreateBackbone(o.Architecture, labelled.Kind, labelled.ExampleShape, o.Stem);
-        //INIT if (o.Init is not null)
-        //INIT     PretrainedWeights.LoadInto(backbone, o.Init);
+        if (o.Init is not null)
+            PretrainedWeights.LoadInto(backbone, o.Init);
         // NCM is fitted after training; the backbone learns with a cosine head, whose geometry (angles
         // between L2-normalised embeddings) is the one class means live in.
         var trainingHeadKind = o.Head == "ncm" ? "cosine" : o.Head;
