@@ -1,0 +1,14 @@
+namespace Protea.Evaluation;
+
+/// <summary>
+/// What one training epoch produced; the trainer writes one per epoch and the report plots them.
+/// Validation values are null when the run has no validation data.
+/// </summary>
+public sealed record EpochRecord(
+    int Epoch,
+    double TrainLoss,
+    double TrainAccuracy,
+    double? ValidationLoss,
+    double? ValidationAccuracy,
+    double LearningRate,
+    double Seconds);
