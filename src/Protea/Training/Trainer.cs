@@ -126,7 +126,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
             double? valLoss = null, valAccuracy = null;
             if (validation is { Count: > 0 })
                 (valLoss, valAccuracy) = LossAndAccuracy(model, validation, normalization);
-            var record = new EpochRecord(epoch + 1, trainLoss, trainAccuracy, valLoss, valAccuracy, lr, epochWatch.Elapsed.TotalSeconds);
+            var record = new EpochRecord(epoch + 1, trainLoss, trainAccuracy, valLoss, valAccuracy, lr, epochWatch.Elapsed.TotalSeconds, PeakMemoryMb());
             history.Add(record);
             checkpoint?.Save(new Checkpoint.State(epoch + 1, o, normalization, history), model, optimizer);
             progress?.Report(new TrainingProgress(epoch + 1, o.Epochs, batches, batches, trainLoss, watch.Elapsed,
@@ -183,6 +183,12 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
 
     /// <summary>Each epoch's shuffling and augmentation come from (seed, epoch) alone, which is what makes resume exact.</summary>
     private static int EpochSeed(int seed, int epoch) => unchecked(seed * 1_000_003 + epoch * 7919 + 1) & int.MaxValue;
+
+    private static double PeakMemoryMb()
+    {
+        using var self = Process.GetCurrentProcess();
+        return self.PeakWorkingSet64 / (1024.0 * 1024.0);
+    }
 
     private static TimeSpan? Remaining(TimeSpan elapsed, long done, long total) =>
         done == 0 ? null : TimeSpan.FromSeconds(elapsed.TotalSeconds / done * Math.Max(0, total - done));
