@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Protea.Cli.Commands;
 
 namespace Protea.Cli;
 
@@ -13,6 +14,11 @@ public static class ProteaCli
         var console = new CliConsole(stdout, stderr, interactive: ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected);
         var root = new RootCommand("Protea: explainable, prototype-based image and tabular classification.")
         {
+            TrainCommand.Create(console),
+            EvalCommand.Create(console),
+            PredictCommand.Create(console),
+            ExportCommand.Create(console),
+            QuickstartCommand.Create(console),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

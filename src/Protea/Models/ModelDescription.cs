@@ -23,6 +23,10 @@ public sealed record ModelDescription
     public required long[] InputShape { get; init; }
 
     public required IReadOnlyList<string> ClassNames { get; init; }
+
+    /// <summary>Tabular models: the feature columns in input order, and the label column they were trained with.</summary>
+    public IReadOnlyList<string>? FeatureNames { get; init; }
+    public string? LabelColumn { get; init; }
     public required InputNormalization Normalization { get; init; }
 
     /// <summary>The training options that produced the model, as written by the trainer.</summary>

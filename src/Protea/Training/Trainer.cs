@@ -139,7 +139,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         if (o.Head == "ncm")
         {
             var ncm = new NcmHead(backbone.EmbeddingDim, labelled.ClassNames.Count);
-            using (var embeddings = Embed(model, labelled, normalization))
+            using (var embeddings = ClassifierInference.Embeddings(model, normalization, labelled.Inputs, EvalBatchSize))
                 ncm.Fit(embeddings, labelled.Labels);
             final = new Classifier(backbone, ncm);
             final.eval();
@@ -199,45 +199,11 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
             throw new ProteaException($"training diverged in epoch {epoch + 1}: the loss is {loss}; lower --lr or check the input data for extreme values");
     }
 
-    /// <summary>Mean cross-entropy and accuracy of the model (eval mode) on a labelled dataset.</summary>
+    /// <summary>Mean cross-entropy and accuracy of the model (eval mode) on the labelled examples of a dataset.</summary>
     public static (double Loss, double Accuracy) LossAndAccuracy(Classifier model, Dataset data, InputNormalization normalization)
     {
-        model.eval();
-        using var noGrad = no_grad();
-        double loss = 0;
-        long correct = 0, count = 0;
-        for (var start = 0; start < data.Count; start += EvalBatchSize)
-        {
-            using var scope = NewDisposeScope();
-            var len = Math.Min(EvalBatchSize, data.Count - start);
-            var logits = model.forward(normalization.Apply(data.Inputs.narrow(0, start, len)));
-            var y = tensor(data.Labels.AsSpan(start, len).ToArray());
-            var mask = y.ge(0);
-            var known = mask.sum().item<long>();
-            if (known == 0) continue;
-            var ly = logits.index(mask);
-            var yy = y.index(mask);
-            loss += nn.functional.cross_entropy(ly, yy, reduction: nn.Reduction.Sum).item<float>();
-            correct += ly.argmax(1).eq(yy).sum().item<long>();
-            count += known;
-        }
-        return (loss / Math.Max(1, count), (double)correct / Math.Max(1, count));
-    }
-
-    /// <summary>Embeddings [N, D] of a dataset (eval mode, no augmentation).</summary>
-    public static Tensor Embed(Classifier model, Dataset data, InputNormalization normalization)
-    {
-        model.eval();
-        using var noGrad = no_grad();
-        var parts = new List<Tensor>();
-        for (var start = 0; start < data.Count; start += EvalBatchSize)
-        {
-            var len = Math.Min(EvalBatchSize, data.Count - start);
-            using var scope = NewDisposeScope();
-            parts.Add(model.Embed(normalization.Apply(data.Inputs.narrow(0, start, len))).MoveToOuterDisposeScope());
-        }
-        var all = cat(parts, 0);
-        foreach (var p in parts) p.Dispose();
-        return all;
+        var logits = ClassifierInference.Logits(model, normalization, data.Inputs, EvalBatchSize);
+        var report = ClassificationMetrics.Evaluate(logits, data.Labels, data.ClassNames);
+        return (report.Nll, report.Accuracy);
     }
 }

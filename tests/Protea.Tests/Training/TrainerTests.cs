@@ -80,7 +80,7 @@ public sealed class TrainerTests
         using var data = FashionMnist.Dataset(6 * 32);
         using var bundle = new Trainer(Small with { Head = "ncm" }).Train(data, null).Bundle;
         var ncm = Assert.IsType<NcmHead>(bundle.Model.Head);
-        using var z = Trainer.Embed(bundle.Model, data, bundle.Description.Normalization);
+        using var z = ClassifierInference.Embeddings(bundle.Model, bundle.Description.Normalization, data.Inputs);
         using var zn = nn.functional.normalize(z, dim: 1);
         for (var c = 0; c < 10; c++)
         {

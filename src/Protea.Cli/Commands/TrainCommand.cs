@@ -1,0 +1,96 @@
+using System.CommandLine;
+using Protea.Data;
+using Protea.Training;
+
+namespace Protea.Cli.Commands;
+
+/// <summary>`protea train`: data spec + options -> a run folder with the model, metrics, plots and report.</summary>
+public static class TrainCommand
+{
+    private static readonly Option<string> Data = new("--data") { Description = "fashion-mnist, a folder of class sub-folders (optional train/ test/), or a .csv file", Required = true };
+    private static readonly Option<string> Out = new("--out") { Description = "Run folder to write (model files, metrics.json, plots, report.md)", Required = true };
+    private static readonly Option<string> Recipe = new("--recipe") { Description = "Starting recipe: quick (minutes) or full (longer, stronger augmentation)", DefaultValueFactory = _ => "quick" };
+    private static readonly Option<string?> Arch = new("--arch") { Description = "Backbone: cnn | resnet18 | mlp (default: cnn for images, mlp for CSV)" };
+    private static readonly Option<string> Head = new("--head") { Description = "Head: linear | cosine | ncm", DefaultValueFactory = _ => "linear" };
+    private static readonly Option<string?> Stem = new("--stem") { Description = "resnet18 stem: small (3x3, no max-pool) | imagenet (7x7 + max-pool, as torchvision)" };
+    private static readonly Option<string?> Init = new("--init") { Description = "torchvision-format resnet18 weights (.safetensors) to fine-tune from" };
+    private static readonly Option<int?> Epochs = new("--epochs") { Description = "Number of epochs (default: the recipe's)" };
+    private static readonly Option<int?> BatchSize = new("--batch-size") { Description = "Batch size (default: 128)" };
+    private static readonly Option<double?> Lr = new("--lr") { Description = "Peak learning rate" };
+    private static readonly Option<string?> Optimizer = new("--optimizer") { Description = "sgd (Nesterov momentum) | adamw" };
+    private static readonly Option<string?> Schedule = new("--schedule") { Description = "onecycle | cosine | constant" };
+    private static readonly Option<double?> WeightDecay = new("--weight-decay") { Description = "Weight decay" };
+    private static readonly Option<double?> LabelSmoothing = new("--label-smoothing") { Description = "Label smoothing (0..1)" };
+    private static readonly Option<int?> CropPadding = new("--crop-padding") { Description = "Random crop with this zero padding (0 = off)" };
+    private static readonly Option<bool?> Flip = new("--flip") { Description = "Random horizontal flips (true/false)" };
+    private static readonly Option<double?> Mixup = new("--mixup") { Description = "Mixup Beta(alpha, alpha); 0 = off" };
+    private static readonly Option<double?> CutMix = new("--cutmix") { Description = "CutMix Beta(alpha, alpha); 0 = off" };
+    private static readonly Option<double?> Validation = new("--validation") { Description = "Fraction held out for per-epoch validation (0 = none)" };
+    private static readonly Option<int?> Limit = new("--limit") { Description = "Train on a seeded random subset of N examples" };
+    private static readonly Option<string?> Label = new("--label") { Description = "CSV label column (default: label/class/target, else the last column)" };
+    private static readonly Option<int?> ImageSize = new("--image-size") { Description = "Resize images to SIZE x SIZE" };
+    private static readonly Option<int?> Channels = new("--channels") { Description = "1 (grayscale) or 3 (RGB); default: what the images are" };
+    private static readonly Option<int> Seed = new("--seed") { Description = "Seed for initialisation, shuffling and augmentation", DefaultValueFactory = _ => 0 };
+    private static readonly Option<int> Threads = new("--threads") { Description = "CPU threads", DefaultValueFactory = _ => Environment.ProcessorCount };
+    private static readonly Option<bool> Resume = new("--resume") { Description = "Continue from the run folder's last checkpoint" };
+    private static readonly Option<bool> Json = new("--json") { Description = "Print one JSON object with the results (no progress)" };
+
+    public static Command Create(CliConsole console)
+    {
+        var command = new Command("train", """
+            Train a classifier and write a run folder.
+
+            Examples:
+              protea train --data fashion-mnist --arch cnn --epochs 4 --out runs/cnn
+              protea train --data photos/ --arch resnet18 --stem imagenet --init resnet18.safetensors --image-size 64 --out runs/photos
+              protea train --data iris.csv --label species --arch mlp --head ncm --epochs 50 --batch-size 16 --out runs/iris
+              protea train --data fashion-mnist --recipe full --out runs/full --resume
+            """)
+        {
+            Data, Out, Recipe, Arch, Head, Stem, Init, Epochs, BatchSize, Lr, Optimizer, Schedule, WeightDecay, LabelSmoothing,
+            CropPadding, Flip, Mixup, CutMix, Validation, Limit, Label, ImageSize, Channels, Seed, Threads, Resume, Json,
+        };
+        command.SetAction(p =>
+        {
+            var spec = DataSpec.Parse(p.GetValue(Data)!, p.GetValue(Label), p.GetValue(ImageSize), p.GetValue(Channels));
+            var r = Recipes.Get(p.GetValue(Recipe)!);
+            var isTabular = spec.Kind == DataSourceKind.Csv;
+            var options = r with
+            {
+                Architecture = p.GetValue(Arch) ?? (isTabular ? "mlp" : "cnn"),
+                Head = p.GetValue(Head)!,
+                Stem = p.GetValue(Stem),
+                Init = p.GetValue(Init),
+                Epochs = p.GetValue(Epochs) ?? r.Epochs,
+                BatchSize = p.GetValue(BatchSize) ?? r.BatchSize,
+                LearningRate = p.GetValue(Lr) ?? r.LearningRate,
+                Optimizer = p.GetValue(Optimizer) ?? r.Optimizer,
+                Schedule = p.GetValue(Schedule) ?? r.Schedule,
+                WeightDecay = p.GetValue(WeightDecay) ?? r.WeightDecay,
+                LabelSmoothing = p.GetValue(LabelSmoothing) ?? r.LabelSmoothing,
+                CropPadding = p.GetValue(CropPadding) ?? r.CropPadding,
+                Flip = p.GetValue(Flip) ?? r.Flip,
+                MixupAlpha = p.GetValue(Mixup) ?? r.MixupAlpha,
+                CutMixAlpha = p.GetValue(CutMix) ?? r.CutMixAlpha,
+                ValidationFraction = p.GetValue(Validation) ?? r.ValidationFraction,
+                Limit = p.GetValue(Limit),
+                Seed = p.GetValue(Seed),
+                Threads = p.GetValue(Threads),
+            };
+            return Run(console, spec, options, p.GetValue(Out)!, p.GetValue(Resume), p.GetValue(Json));
+        });
+        return command;
+    }
+
+    /// <summary>Shared by train and quickstart: run, then print the summary table or one JSON object.</summary>
+    public static int Run(CliConsole console, DataSpec spec, TrainOptions options, string outDir, bool resume, bool json)
+    {
+        var progress = new TrainingProgressPrinter(console.Error, live: console.Interactive, quiet: json);
+        var result = TrainingRun.Execute(spec, options, outDir, resume, progress);
+        if (json)
+            console.WriteJson(result);
+        else
+            SummaryTable.Write(console, result);
+        return 0;
+    }
+}

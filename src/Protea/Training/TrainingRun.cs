@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Protea.Data;
+using Protea.Evaluation;
+using Protea.IO;
+using Protea.Models;
+using Protea.Reports;
+
+namespace Protea.Training;
+
+/// <summary>
+/// A whole training run as `protea train` and `protea quickstart` perform it: read the data, hold out
+/// a seeded validation split, train (with checkpoints), evaluate on the data's own test set (or the
+/// validation split when there is none) and write the run folder: model.safetensors, model.json,
+/// metrics.json, confusion.png, curves.png and report.md.
+/// </summary>
+public static class TrainingRun
+{
+    public const string MetricsFile = "metrics.json";
+    public const string ConfusionFile = "confusion.png";
+    public const string CurvesFile = "curves.png";
+    public const string ReportFile = "report.md";
+
+    public sealed record Result(
+        string OutDir, string DataSource, string EvaluatedOn, EvaluationReport Metrics,
+        IReadOnlyList<EpochRecord> Epochs, double TrainSeconds, double TrainExamplesPerSecond, double WallSeconds,
+        int TrainCount, int ValidationCount, int TestCount);
+
+    public static Result Execute(DataSpec spec, TrainOptions options, string outDir, bool resume = false,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        var wall = Stopwatch.StartNew();
+        if (options.Init is not null) PretrainedWeights.RequireSupported(options.Architecture);
+        using var splits = spec.Load();
+        using var pool = options.Limit is { } limit ? Limited(splits.Train, limit, options.Seed) : null;
+        var all = pool ?? splits.Train;
+        var (train, heldOut) = options.ValidationFraction > 0
+            ? TrainValidationSplit.Split(all, options.ValidationFraction, options.Seed)
+            : (all, null);
+        // With no held-out split, a data set that has its own test set is monitored on it each epoch
+        // (the curves then show test accuracy, and when it passed a target); it never steers training.
+        var validation = heldOut ?? splits.Test;
+        try
+        {
+            var training = new Trainer(options, progress).Train(train, validation, outDir, resume, cancellation);
+            using var bundle = training.Bundle;
+            var (evalSet, evaluatedOn) = splits.Test is { Count: > 0 } test ? (test, "test")
+                : heldOut is { Count: > 0 } ? (heldOut, "validation")
+                : (train, "train");
+            var logits = ClassifierInference.Logits(bundle.Model, bundle.Description.Normalization, evalSet.Inputs);
+            var metrics = ClassificationMetrics.Evaluate(logits, evalSet.Labels, evalSet.ClassNames);
+
+            var described = bundle.Description with
+            {
+                Metrics = new Dictionary<string, double>
+                {
+                    [$"{evaluatedOn}_accuracy"] = metrics.Accuracy,
+                    [$"{evaluatedOn}_top5_accuracy"] = metrics.Top5Accuracy,
+                    [$"{evaluatedOn}_ece"] = metrics.Ece,
+                    [$"{evaluatedOn}_macro_f1"] = metrics.MacroF1,
+                    ["train_seconds"] = training.TrainSeconds,
+                },
+            };
+            new ModelBundle(described, bundle.Model).Save(outDir);
+            var result = new Result(outDir, spec.ToString(), evaluatedOn, metrics, training.Epochs, training.TrainSeconds,
+                training.ExamplesPerSecond, wall.Elapsed.TotalSeconds, train.Count, heldOut?.Count ?? 0, splits.Test?.Count ?? 0);
+            WriteOutputs(result, options);
+            return result;
+        }
+        finally
+        {
+            if (!ReferenceEquals(train, all)) train.Dispose();
+            heldOut?.Dispose();
+        }
+    }
+
+    private static Dataset Limited(Dataset data, int limit, int seed)
+    {
+        if (limit < 1) throw new ProteaException("--limit must be at least 1");
+        var order = Enumerable.Range(0, data.Count).Select(i => (long)i).ToArray();
+        new Random(seed).Shuffle(order);
+        return data.Subset(order.Take(limit).Order().ToArray());
+    }
+
+    private static void WriteOutputs(Result r, TrainOptions options)
+    {
+        AtomicFile.WriteAllText(Path.Combine(r.OutDir, MetricsFile), JsonSerializer.Serialize(r, ProteaJson.Options));
+        ConfusionPlot.Save(Path.Combine(r.OutDir, ConfusionFile), r.Metrics.Confusion, r.Metrics.PerClass.Select(c => c.Class).ToList());
+        TrainingCurvesPlot.Save(Path.Combine(r.OutDir, CurvesFile), r.Epochs);
+        RunReport.Write(Path.Combine(r.OutDir, ReportFile), new RunSummary
+        {
+            Architecture = options.Architecture,
+            Head = options.Head,
+            DataSource = r.DataSource,
+            Epochs = r.Epochs.Count,
+            WallSeconds = r.WallSeconds,
+            Metrics = r.Metrics,
+            EpochRecords = r.Epochs,
+            Details =
+            [
+                new("evaluated on", $"{r.EvaluatedOn} split ({r.Metrics.Count:N0} examples)"),
+                new("training examples", $"{r.TrainCount:N0} (+{r.ValidationCount:N0} validation)"),
+                new("training throughput", $"{r.TrainExamplesPerSecond:N0} examples/s"),
+                new("recipe", $"{options.Optimizer}, lr {options.LearningRate}, {options.Schedule}, batch {options.BatchSize}, seed {options.Seed}, {options.Threads} threads"),
+            ],
+        });
+    }
+}
