@@ -1,0 +1,176 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using static TorchSharp.torch;
+
+namespace Protea.Data;
+
+/// <summary>
+/// Reads a CSV file (header row, RFC 4180 quoting) of numeric feature columns and one label column.
+/// An empty label marks an unlabelled example (label -1). Row numbers in messages are the line numbers
+/// an editor shows, the header being row 1.
+/// </summary>
+public static class CsvReader
+{
+    /// <summary>Column names tried, in order, when no label column is named; failing all, the last column is the label.</summary>
+    public static IReadOnlyList<string> DefaultLabelColumns { get; } = ["label", "class", "target"];
+
+    public static TabularData Read(string path, string? labelColumn = null)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ProteaException($"{path}: cannot read: {e.Message}");
+        }
+
+        using var records = Records(path, text).GetEnumerator();
+        if (!records.MoveNext())
+            throw new ProteaException($"{path}: empty file; expected a header row naming the columns, then one row per example");
+        var header = records.Current.Fields.Select(f => f.Trim()).ToList();
+        var duplicate = header.GroupBy(h => h).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+            throw new ProteaException($"{path}: column '{duplicate.Key}' appears more than once in the header; column names must be unique");
+
+        int labelIndex = ChooseLabelColumn(path, header, labelColumn);
+        var featureIndices = Enumerable.Range(0, header.Count).Where(j => j != labelIndex).ToArray();
+        if (featureIndices.Length == 0)
+            throw new ProteaException($"{path}: only the label column '{header[labelIndex]}'; at least one numeric feature column is needed");
+
+        var features = new List<float>();
+        var labelTexts = new List<string>();
+        while (records.MoveNext())
+        {
+            var (row, fields) = records.Current;
+            if (fields.Count != header.Count)
+                throw new ProteaException($"{path} row {row}: {fields.Count} fields, header has {header.Count}");
+            foreach (int j in featureIndices)
+                features.Add(ParseFeature(path, row, header[j], fields[j]));
+            labelTexts.Add(fields[labelIndex].Trim());
+        }
+        if (labelTexts.Count == 0)
+            throw new ProteaException($"{path}: header only, no data rows");
+
+        var classNames = SortClassNames(labelTexts.Where(l => l.Length > 0).Distinct());
+        var indexOf = classNames.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => (long)p.i);
+        var labels = labelTexts.Select(l => l.Length == 0 ? -1L : indexOf[l]).ToArray();
+
+        var inputs = empty([labels.Length, featureIndices.Length], ScalarType.Float32);
+        inputs.bytes = MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(features));
+        var dataset = new Dataset(inputs, labels, classNames, InputKind.Tabular, path);
+        return new TabularData(dataset, featureIndices.Select(j => header[j]).ToList(), header[labelIndex]);
+    }
+
+    private static int ChooseLabelColumn(string path, List<string> header, string? labelColumn)
+    {
+        if (labelColumn is null)
+        {
+            foreach (var name in DefaultLabelColumns)
+            {
+                int found = header.FindIndex(h => string.Equals(h, name, StringComparison.OrdinalIgnoreCase));
+                if (found >= 0) return found;
+            }
+            return header.Count - 1;
+        }
+
+        int exact = header.IndexOf(labelColumn);
+        if (exact >= 0) return exact;
+        var loose = header.Select((h, j) => (h, j)).Where(p => string.Equals(p.h, labelColumn, StringComparison.OrdinalIgnoreCase)).ToList();
+        if (loose.Count == 1) return loose[0].j;
+        throw new ProteaException($"{path}: no column '{labelColumn}'; columns are {string.Join(", ", header)}");
+    }
+
+    private static float ParseFeature(string path, int row, string column, string field)
+    {
+        var text = field.Trim();
+        if (text.Length == 0)
+            throw new ProteaException(
+                $"{path} row {row}: column '{column}' is empty; every feature needs a number (missing values are not supported)");
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value))
+            throw new ProteaException($"{path} row {row}: column '{column}' is not a number ('{text}')");
+        float single = (float)value;
+        if (!float.IsFinite(single))
+            throw new ProteaException($"{path} row {row}: column '{column}' is not a finite float32 number ('{text}')");
+        return single;
+    }
+
+    /// <summary>Numeric labels sort by value (so "10" follows "9"); any other labels sort ordinally.</summary>
+    private static List<string> SortClassNames(IEnumerable<string> names)
+    {
+        var list = names.ToList();
+        var numbers = new Dictionary<string, double>();
+        foreach (var name in list)
+        {
+            if (!double.TryParse(name, NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
+                return list.Order(StringComparer.Ordinal).ToList();
+            numbers[name] = v;
+        }
+        return list.OrderBy(n => numbers[n]).ThenBy(n => n, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>
+    /// Splits the text into records of fields. Quoted fields may hold commas, doubled quotes and line breaks;
+    /// blank lines are skipped. Each record carries the line it starts on (1-based).
+    /// </summary>
+    private static IEnumerable<(int Row, List<string> Fields)> Records(string path, string text)
+    {
+        int i = 0, line = 1;
+        var field = new StringBuilder();
+        while (i < text.Length)
+        {
+            int startLine = line;
+            var fields = new List<string>();
+            bool anyQuoted = false;
+            while (true)
+            {
+                field.Clear();
+                if (i < text.Length && text[i] == '"')
+                {
+                    anyQuoted = true;
+                    i++;
+                    while (true)
+                    {
+                        if (i >= text.Length)
+                            throw new ProteaException($"{path} row {startLine}: a quoted field is never closed (missing '\"')");
+                        char ch = text[i];
+                        if (ch == '"')
+                        {
+                            if (i + 1 < text.Length && text[i + 1] == '"')
+                            {
+                                field.Append('"');
+                                i += 2;
+                                continue;
+                            }
+                            i++;
+                            break;
+                        }
+                        if (ch == '\n') line++;
+                        field.Append(ch);
+                        i++;
+                    }
+                }
+                // Unquoted text, or whatever follows a closing quote up to the separator (kept, as spreadsheets do).
+                while (i < text.Length && text[i] != ',' && text[i] != '\n' && text[i] != '\r')
+                    field.Append(text[i++]);
+                fields.Add(field.ToString());
+
+                if (i >= text.Length) break;
+                if (text[i] == ',')
+                {
+                    i++;
+                    continue;
+                }
+                if (text[i] == '\r' && i + 1 < text.Length && text[i + 1] == '\n') i++;
+                i++;
+                line++;
+                break;
+            }
+            bool blank = !anyQuoted && fields.Count == 1 && string.IsNullOrWhiteSpace(fields[0]);
+            if (!blank)
+                yield return (startLine, fields);
+        }
+    }
+}

@@ -1,0 +1,145 @@
+using SkiaSharp;
+using static TorchSharp.torch;
+
+namespace Protea.Data;
+
+/// <summary>What an image file's header says, read without decoding its pixels.</summary>
+public sealed record ImageHeader(string Path, int Width, int Height, bool IsGray);
+
+/// <summary>
+/// Decodes PNG/JPEG (also WebP, BMP, GIF) files with SkiaSharp into uint8 [C, H, W], resizing and
+/// converting to the requested channel count. The file's content decides what it is, not its extension.
+/// </summary>
+public static class ImageDecoder
+{
+    private static readonly HashSet<SKEncodedImageFormat> Accepted =
+        [SKEncodedImageFormat.Png, SKEncodedImageFormat.Jpeg, SKEncodedImageFormat.Webp, SKEncodedImageFormat.Bmp, SKEncodedImageFormat.Gif];
+
+    private static readonly HashSet<string> ImageExtensions =
+        new([".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".webp", ".bmp", ".gif"], StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>True when the name promises an image, so failing to decode it is an error rather than a skip.</summary>
+    public static bool HasImageExtension(string path) => ImageExtensions.Contains(System.IO.Path.GetExtension(path));
+
+    /// <summary>
+    /// The header of an image file, or null when its content is not an accepted image format.
+    /// Formats with weak signatures (WBMP, ICO) are refused: arbitrary binary files can pass for them.
+    /// </summary>
+    public static ImageHeader? Probe(string path)
+    {
+        using var codec = SKCodec.Create(path, out _);
+        if (codec is null || !Accepted.Contains(codec.EncodedFormat) || codec.Info.Width < 1 || codec.Info.Height < 1)
+            return null;
+        return new ImageHeader(path, codec.Info.Width, codec.Info.Height, codec.Info.ColorType == SKColorType.Gray8);
+    }
+
+    /// <summary>One image as uint8 [channels, height, width].</summary>
+    public static Tensor Decode(string path, int channels, int height, int width)
+    {
+        var buffer = new byte[channels * height * width];
+        DecodeInto(path, channels, height, width, buffer);
+        var image = empty([channels, height, width], ScalarType.Byte);
+        image.bytes = buffer;
+        return image;
+    }
+
+    /// <summary>Many images as uint8 [N, channels, height, width], decoded in parallel, stored in the given order.</summary>
+    public static Tensor DecodeMany(IReadOnlyList<string> paths, int channels, int height, int width)
+    {
+        int size = channels * height * width;
+        var images = empty([paths.Count, channels, height, width], ScalarType.Byte);
+        var errors = new ProteaException?[paths.Count];
+        Parallel.For(0, paths.Count, () => new byte[size], (i, _, buffer) =>
+        {
+            try
+            {
+                DecodeInto(paths[i], channels, height, width, buffer);
+                using var slot = images[i];
+                slot.bytes = buffer;
+            }
+            catch (ProteaException e)
+            {
+                errors[i] = e;
+            }
+            return buffer;
+        }, _ => { });
+        // Report the first bad file in input order, whatever order the threads met them in.
+        if (errors.FirstOrDefault(e => e is not null) is { } first)
+        {
+            images.Dispose();
+            throw first;
+        }
+        return images;
+    }
+
+    /// <summary>Decodes into <paramref name="destination"/> (channels·height·width bytes, channel-major).</summary>
+    public static void DecodeInto(string path, int channels, int height, int width, Span<byte> destination)
+    {
+        if (channels != 1 && channels != 3)
+            throw new ArgumentOutOfRangeException(nameof(channels), channels, "must be 1 or 3");
+        if (!File.Exists(path))
+            throw new ProteaException($"{path}: no such file");
+        using var codec = SKCodec.Create(path, out _);
+        if (codec is null || !Accepted.Contains(codec.EncodedFormat))
+            throw new ProteaException($"{path}: not a PNG or JPEG image (cannot decode)");
+
+        // Unpremultiplied RGBA without a colour space: pixel values come out as stored, like PIL's convert("RGB"),
+        // which drops alpha rather than blending it onto a background.
+        var sourceInfo = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        using var decoded = new SKBitmap(sourceInfo);
+        var result = codec.GetPixels(sourceInfo, decoded.GetPixels());
+        if (result == SKCodecResult.IncompleteInput)
+            throw new ProteaException($"{path}: truncated image (the file ends before the last pixel row)");
+        if (result != SKCodecResult.Success)
+            throw new ProteaException($"{path}: not a PNG or JPEG image (cannot decode: {result})");
+
+        var pixels = decoded;
+        SKBitmap? resized = null;
+        try
+        {
+            if (sourceInfo.Width != width || sourceInfo.Height != height)
+            {
+                resized = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+                if (!decoded.ScalePixels(resized, SamplingFor(sourceInfo.Width, sourceInfo.Height, width, height)))
+                    throw new InvalidOperationException($"{path}: SkiaSharp could not resize {sourceInfo.Width}x{sourceInfo.Height} to {width}x{height}");
+                pixels = resized;
+            }
+            CopyPlanes(pixels.GetPixelSpan(), channels, width * height, destination);
+        }
+        finally
+        {
+            resized?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Shrinking reads from mipmaps (trilinear) so thin lines do not alias away; enlarging uses
+    /// Mitchell's cubic, the usual compromise between blur and ringing.
+    /// </summary>
+    private static SKSamplingOptions SamplingFor(int fromWidth, int fromHeight, int toWidth, int toHeight) =>
+        toWidth < fromWidth || toHeight < fromHeight
+            ? new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear)
+            : new SKSamplingOptions(SKCubicResampler.Mitchell);
+
+    /// <summary>
+    /// RGBA interleaved to channel planes. One channel is ITU-R 601 luma in PIL's fixed point
+    /// (Convert.c, L24: weights sum to 65536, so gray pixels stay exactly themselves).
+    /// </summary>
+    private static void CopyPlanes(ReadOnlySpan<byte> rgba, int channels, int pixelCount, Span<byte> destination)
+    {
+        if (channels == 3)
+        {
+            for (int p = 0; p < pixelCount; p++)
+            {
+                destination[p] = rgba[4 * p];
+                destination[pixelCount + p] = rgba[4 * p + 1];
+                destination[2 * pixelCount + p] = rgba[4 * p + 2];
+            }
+        }
+        else
+        {
+            for (int p = 0; p < pixelCount; p++)
+                destination[p] = (byte)((rgba[4 * p] * 19595 + rgba[4 * p + 1] * 38470 + rgba[4 * p + 2] * 7471 + 0x8000) >> 16);
+        }
+    }
+}

@@ -1,0 +1,138 @@
+namespace Protea.Data;
+
+/// <summary>
+/// Reads a directory with one sub-folder of images per class (torchvision's ImageFolder layout), or one
+/// with <c>train/</c> and optional <c>test/</c> folders each laid out that way. Class names are the sorted
+/// union of the folder names, so a class has the same index in both splits.
+/// </summary>
+public static class ImageFolderReader
+{
+    public const string TrainFolder = "train";
+    public const string TestFolder = "test";
+
+    /// <summary>
+    /// Loads all images as uint8 [N, C, H, W]. <paramref name="imageSize"/> resizes to a square side;
+    /// without it every image must have the same size. <paramref name="channels"/> is 1 or 3; without it,
+    /// 1 when every image is grayscale, else 3.
+    /// </summary>
+    public static DataSplits Load(string directory, int? imageSize = null, int? channels = null)
+    {
+        if (!Directory.Exists(directory))
+            throw new ProteaException($"{directory}: no such directory");
+        if (channels is { } c && c != 1 && c != 3)
+            throw new ArgumentOutOfRangeException(nameof(channels), c, "must be 1 or 3");
+        if (imageSize is < 1)
+            throw new ArgumentOutOfRangeException(nameof(imageSize), imageSize, "must be at least 1");
+
+        var roots = SplitRoots(directory);
+        // Per split, its class folders in sorted order with their images in sorted order.
+        var headers = roots
+            .Select(root => ListClassFolders(root).Select(name => (Name: name, Images: ProbeClassFolder(Path.Combine(root, name)))).ToList())
+            .ToList();
+        var classNames = headers.SelectMany(split => split.Select(c => c.Name)).Distinct().Order(StringComparer.Ordinal).ToList();
+        var all = headers.SelectMany(split => split.SelectMany(c => c.Images)).ToList();
+        int outChannels = channels ?? (all.All(h => h.IsGray) ? 1 : 3);
+        var (height, width) = imageSize is { } side ? (side, side) : CommonSize(directory, all);
+
+        var datasets = new List<Dataset>();
+        try
+        {
+            for (int s = 0; s < roots.Count; s++)
+            {
+                var files = new List<string>();
+                var labels = new List<long>();
+                foreach (var (name, images) in headers[s])
+                {
+                    long label = classNames.IndexOf(name);
+                    foreach (var image in images)
+                    {
+                        files.Add(image.Path);
+                        labels.Add(label);
+                    }
+                }
+                var tensor = ImageDecoder.DecodeMany(files, outChannels, height, width);
+                datasets.Add(new Dataset(tensor, labels.ToArray(), classNames, InputKind.Image, roots[s]));
+            }
+        }
+        catch
+        {
+            foreach (var d in datasets) d.Dispose();
+            throw;
+        }
+        return new DataSplits(datasets[0], datasets.Count > 1 ? datasets[1] : null);
+    }
+
+    /// <summary>
+    /// The images under <paramref name="directory"/> (recursively, hidden entries skipped), sorted by path,
+    /// with their headers. Files that are not images are skipped unless their name promises one.
+    /// </summary>
+    public static IReadOnlyList<ImageHeader> FindImages(string directory)
+    {
+        var files = Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(directory, f))
+            .Where(relative => !relative.Split(Path.DirectorySeparatorChar).Any(part => part.StartsWith('.')))
+            .Order(StringComparer.Ordinal)
+            .Select(relative => Path.Combine(directory, relative))
+            .ToList();
+
+        var probed = new ImageHeader?[files.Count];
+        Parallel.For(0, files.Count, i => probed[i] = ImageDecoder.Probe(files[i]));
+        for (int i = 0; i < files.Count; i++)
+            if (probed[i] is null && ImageDecoder.HasImageExtension(files[i]))
+                throw new ProteaException($"{files[i]}: not a PNG or JPEG image (cannot decode)");
+        return probed.OfType<ImageHeader>().ToList();
+    }
+
+    /// <summary>[directory] for the plain layout, [train, test?] when the directory has a <c>train/</c> folder.</summary>
+    private static List<string> SplitRoots(string directory)
+    {
+        var folders = VisibleSubfolders(directory);
+        bool hasTrain = folders.Contains(TrainFolder), hasTest = folders.Contains(TestFolder);
+        if (!hasTrain && !hasTest)
+            return [directory];
+        if (!hasTrain)
+            throw new ProteaException(
+                $"{directory}: has a '{TestFolder}' folder but no '{TrainFolder}' folder; give both, or put class folders directly in {directory}");
+        var stray = folders.Where(f => f != TrainFolder && f != TestFolder).ToList();
+        if (stray.Count > 0)
+            throw new ProteaException(
+                $"{directory}: has '{TrainFolder}' and also '{stray[0]}'; with a '{TrainFolder}' folder only '{TrainFolder}' and '{TestFolder}' may sit beside it");
+        return hasTest ? [Path.Combine(directory, TrainFolder), Path.Combine(directory, TestFolder)] : [Path.Combine(directory, TrainFolder)];
+    }
+
+    private static List<string> ListClassFolders(string root)
+    {
+        var names = VisibleSubfolders(root);
+        if (names.Count == 0)
+            throw new ProteaException(
+                $"{root}: no class folders; put each class's images in its own sub-folder, e.g. {Path.Combine(root, "cat", "1.png")}");
+        return names;
+    }
+
+    private static IReadOnlyList<ImageHeader> ProbeClassFolder(string folder)
+    {
+        var images = FindImages(folder);
+        if (images.Count == 0)
+            throw new ProteaException($"{folder}: class folder holds no PNG or JPEG images; add some or remove the folder");
+        return images;
+    }
+
+    private static List<string> VisibleSubfolders(string directory) =>
+        Directory.EnumerateDirectories(directory)
+            .Select(Path.GetFileName)
+            .OfType<string>()
+            .Where(n => !n.StartsWith('.'))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+
+    private static (int Height, int Width) CommonSize(string directory, IReadOnlyList<ImageHeader> images)
+    {
+        var first = images[0];
+        var other = images.FirstOrDefault(h => h.Width != first.Width || h.Height != first.Height);
+        if (other is not null)
+            throw new ProteaException(
+                $"{directory}: images differ in size ({first.Path} is {first.Width}x{first.Height}, {other.Path} is {other.Width}x{other.Height}); " +
+                "pass --image-size N to resize them all to NxN");
+        return (first.Height, first.Width);
+    }
+}

@@ -1,0 +1,10 @@
+namespace Protea.Data;
+
+/// <summary>A CSV file read as a tabular <see cref="Dataset"/> (float32 [N, D]) plus the names of its columns.</summary>
+public sealed record TabularData(Dataset Data, IReadOnlyList<string> FeatureNames, string LabelColumn) : IDisposable
+{
+    /// <summary>The data as training split (a CSV has no test split of its own); ownership moves to the result.</summary>
+    public DataSplits ToSplits() => new(Data, null) { FeatureNames = FeatureNames };
+
+    public void Dispose() => Data.Dispose();
+}
