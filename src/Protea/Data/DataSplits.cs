@@ -6,6 +6,9 @@ public sealed record DataSplits(Dataset Train, Dataset? Test) : IDisposable
     /// <summary>Names of the feature columns of tabular data, in input order; null for images.</summary>
     public IReadOnlyList<string>? FeatureNames { get; init; }
 
+    /// <summary>The CSV column the labels came from; null for images.</summary>
+    public string? LabelColumn { get; init; }
+
     public void Dispose()
     {
         Train.Dispose();

@@ -4,7 +4,7 @@ namespace Protea.Data;
 public sealed record TabularData(Dataset Data, IReadOnlyList<string> FeatureNames, string LabelColumn) : IDisposable
 {
     /// <summary>The data as training split (a CSV has no test split of its own); ownership moves to the result.</summary>
-    public DataSplits ToSplits() => new(Data, null) { FeatureNames = FeatureNames };
+    public DataSplits ToSplits() => new(Data, null) { FeatureNames = FeatureNames, LabelColumn = LabelColumn };
 
     public void Dispose() => Data.Dispose();
 }

@@ -52,6 +52,8 @@ public static class TrainingRun
 
             var described = bundle.Description with
             {
+                FeatureNames = splits.FeatureNames,
+                LabelColumn = splits.LabelColumn,
                 Metrics = new Dictionary<string, double>
                 {
                     [$"{evaluatedOn}_accuracy"] = metrics.Accuracy,
