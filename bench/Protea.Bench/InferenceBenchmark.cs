@@ -30,7 +30,7 @@ public static class InferenceBenchmark
         var accuracy = predicted.Where((p, i) => p == test.Labels[i]).Count() / (double)test.Count;
 
         var latencies = new double[singles];
-        for (var i = 0; i < 100; i++) engine.Run(test.Inputs.narrow(0, i, 1)).Dispose();
+        for (var i = 0; i < 100; i++) { using var warm = test.Inputs.narrow(0, i, 1); engine.Run(warm); }
         var total = Stopwatch.StartNew();
         for (var i = 0; i < singles; i++)
         {

@@ -18,5 +18,6 @@ public sealed class ConvBnRelu : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) => functional.relu(bn.forward(conv.forward(x)));
+    // ReLU in place on the BatchNorm output, as PyTorch's nn.ReLU(inplace=True): BN's backward does not need its output.
+    public override Tensor forward(Tensor x) => bn.forward(conv.forward(x)).relu_();
 }

@@ -19,7 +19,8 @@ public sealed record InputNormalization(double[] Mean, double[] Std, double Scal
         // (raw * s - m) / d == raw * (s / d) - m / d: one multiply-add per element.
         var mul = tensor(Std.Select(d => (float)(Scale / d)).ToArray()).reshape(shape);
         var add = tensor(Mean.Zip(Std, (m, d) => (float)(-m / d)).ToArray()).reshape(shape);
-        return torch.addcmul(add, x, mul, 1).MoveToOuterDisposeScope();
+        using var one = 1.ToScalar(); // held: TorchSharp frees temporary Scalars when the GC finalises them
+        return torch.addcmul(add, x, mul, one).MoveToOuterDisposeScope();
     }
 
     /// <summary>Per-channel (images [N, C, H, W], pixel scale 1/255) or per-feature (tabular [N, D]) statistics.</summary>

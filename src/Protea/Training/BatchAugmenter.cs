@@ -19,7 +19,8 @@ public sealed class BatchAugmenter(bool flip, int cropPadding)
         var n = x.shape[0];
         if (flip)
         {
-            var mask = rand(n, generator: generator).lt(0.5).view(n, 1, 1, 1);
+            using var half = 0.5.ToScalar(); // held: TorchSharp frees temporary Scalars when the GC finalises them
+            var mask = rand(n, generator: generator).lt(half).view(n, 1, 1, 1);
             x = where(mask, x.flip(3), x);
         }
         if (cropPadding > 0)
@@ -35,9 +36,11 @@ public sealed class BatchAugmenter(bool flip, int cropPadding)
         var padded = nn.functional.pad(x, [p, p, p, p]).view(n, c, (h + 2 * p) * wp);
         var dy = randint(0, 2 * p + 1, [n], generator: generator).view(n, 1, 1);
         var dx = randint(0, 2 * p + 1, [n], generator: generator).view(n, 1, 1);
-        var rows = dy + arange(h).view(1, h, 1);
-        var cols = dx + arange(w).view(1, 1, w);
-        var index = (rows * wp + cols).view(n, 1, h * w).expand(n, c, h * w);
+        using var one = 1.ToScalar();
+        using var stride = wp.ToScalar();
+        var rows = dy.add(arange(h).view(1, h, 1), one);
+        var cols = dx.add(arange(w).view(1, 1, w), one);
+        var index = rows.mul(stride).add(cols, one).view(n, 1, h * w).expand(n, c, h * w);
         return padded.gather(2, index).view(n, c, h, w);
     }
 }

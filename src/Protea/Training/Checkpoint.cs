@@ -2,6 +2,7 @@ using System.Text.Json;
 using Protea.Evaluation;
 using Protea.IO;
 using Protea.Models;
+using Protea.Training.Optimizers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -18,25 +19,21 @@ public sealed class Checkpoint(string runDir)
 
     private string StatePath => Path.Combine(dir, "state.json");
     private string WeightsPath => Path.Combine(dir, "weights.safetensors");
-    private string OptimizerPath => Path.Combine(dir, "optimizer.bin");
+    private string OptimizerPath => Path.Combine(dir, "optimizer.safetensors");
 
     public sealed record State(int CompletedEpochs, TrainOptions Options, InputNormalization Normalization, IReadOnlyList<EpochRecord> History);
 
     public bool Exists => File.Exists(StatePath);
 
-    public void Save(State state, nn.Module model, TorchSharp.Modules.OptimizerHelper optimizer)
+    public void Save(State state, nn.Module model, IOptimizer optimizer)
     {
         SafeTensors.Write(WeightsPath, model.state_dict());
-        AtomicFile.Write(OptimizerPath, stream =>
-        {
-            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-            optimizer.save_state_dict(writer);
-        });
+        SafeTensors.Write(OptimizerPath, optimizer.State());
         AtomicFile.WriteAllText(StatePath, JsonSerializer.Serialize(state, ProteaJson.Options));
     }
 
     /// <summary>Restores weights and optimizer state; refuses a checkpoint made with different options.</summary>
-    public State Load(TrainOptions options, nn.Module model, TorchSharp.Modules.OptimizerHelper optimizer)
+    public State Load(TrainOptions options, nn.Module model, IOptimizer optimizer)
     {
         State? state;
         try
@@ -54,9 +51,9 @@ public sealed class Checkpoint(string runDir)
         var tensors = SafeTensors.Read(WeightsPath);
         try { ModelBundle.LoadInto(model, tensors, WeightsPath); }
         finally { foreach (var t in tensors.Values) t.Dispose(); }
-        using (var stream = File.OpenRead(OptimizerPath))
-        using (var reader = new BinaryReader(stream))
-            optimizer.load_state_dict(reader);
+        var optimizerState = SafeTensors.Read(OptimizerPath);
+        try { optimizer.LoadState(optimizerState, OptimizerPath); }
+        finally { foreach (var t in optimizerState.Values) t.Dispose(); }
         return state;
     }
 

@@ -38,7 +38,9 @@ public sealed class MixAugment(double mixupAlpha, double cutMixAlpha)
         }
         else
         {
-            mixed = x * lam + partner * (1 - lam);
+            using var keep = lam.ToScalar();
+            using var take = (1 - lam).ToScalar();
+            mixed = x.mul(keep).add_(partner.mul(take));
         }
         return new Mixed(mixed.MoveToOuterDisposeScope(), perm, lam);
     }

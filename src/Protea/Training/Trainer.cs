@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Protea.Data;
 using Protea.Evaluation;
 using Protea.Models;
+using Protea.Training.Optimizers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -40,8 +41,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         // between L2-normalised embeddings) is the one class means live in.
         var trainingHeadKind = o.Head == "ncm" ? "cosine" : o.Head;
         var model = new Classifier(backbone, Architectures.CreateHead(trainingHeadKind, backbone.EmbeddingDim, labelled.ClassNames.Count));
-        var parameters = model.parameters().ToList();
-        var optimizer = CreateOptimizer(o, parameters);
+        using var optimizer = CreateOptimizer(o, model.named_parameters().Select(p => (p.name, p.parameter)).ToList());
 
         var n = labelled.Count;
         var batches = n / o.BatchSize;
@@ -60,6 +60,8 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         }
 
         using var labels = tensor(labelled.Labels);
+        // Held for the whole run: TorchSharp frees a temporary Scalar whenever the GC finalises it (see IOptimizer).
+        using var one = 1.ToScalar();
         var watch = Stopwatch.StartNew();
         long seen = 0;
         for (var epoch = startEpoch; epoch < o.Epochs; epoch++)
@@ -79,11 +81,6 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
                 using var scope = NewDisposeScope();
                 var step = (long)epoch * batches + b;
                 lr = schedule.LearningRate(step);
-                foreach (var group in optimizer.ParamGroups)
-                {
-                    group.LearningRate = lr;
-                    if (schedule.CyclesMomentum && group is optim.IMomentum m) m.Momentum = schedule.Momentum(step);
-                }
                 var index = perm.narrow(0, (long)b * o.BatchSize, o.BatchSize);
                 var raw = labelled.Inputs.index_select(0, index);
                 if (!augmenter.IsIdentity) raw = augmenter.Apply(raw, generator);
@@ -94,21 +91,23 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
                 {
                     var mixed = mix.Apply(x, random, generator);
                     logits = model.forward(mixed.Inputs);
-                    loss = nn.functional.cross_entropy(logits, y, label_smoothing: o.LabelSmoothing) * mixed.Lambda
-                         + nn.functional.cross_entropy(logits, y.index_select(0, mixed.Permutation), label_smoothing: o.LabelSmoothing) * (1 - mixed.Lambda);
+                    using var keep = mixed.Lambda.ToScalar();
+                    using var take = (1 - mixed.Lambda).ToScalar();
+                    loss = nn.functional.cross_entropy(logits, y, label_smoothing: o.LabelSmoothing).mul(keep)
+                        .add_(nn.functional.cross_entropy(logits, y.index_select(0, mixed.Permutation), label_smoothing: o.LabelSmoothing).mul(take));
                 }
                 else
                 {
                     logits = model.forward(x);
                     loss = nn.functional.cross_entropy(logits, y, label_smoothing: o.LabelSmoothing);
                 }
-                optimizer.zero_grad();
+                optimizer.ZeroGrad();
                 loss.backward();
-                optimizer.step();
+                optimizer.Step(lr, schedule.CyclesMomentum ? schedule.Momentum(step) : o.Momentum);
                 using (no_grad())
                 {
-                    lossSum.add_(loss.detach().to(float64));
-                    correct.add_(logits.argmax(1).eq(y).sum());
+                    lossSum.add_(loss.detach().to(float64), one);
+                    correct.add_(logits.argmax(1).eq(y).sum(), one);
                 }
                 seen += o.BatchSize;
                 if (progress is not null && watch.Elapsed - lastReport >= ProgressInterval)
@@ -174,10 +173,10 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
     private static Dataset LabelledOnly(Dataset data) =>
         data.Subset(Enumerable.Range(0, data.Count).Where(i => data.Labels[i] >= 0).Select(i => (long)i).ToArray());
 
-    private static OptimizerHelper CreateOptimizer(TrainOptions o, IEnumerable<Parameter> parameters) => o.Optimizer switch
+    private static IOptimizer CreateOptimizer(TrainOptions o, IReadOnlyList<(string, Parameter)> parameters) => o.Optimizer switch
     {
-        "sgd" => optim.SGD(parameters, o.LearningRate, momentum: o.Momentum, weight_decay: o.WeightDecay, nesterov: o.Nesterov && o.Momentum > 0),
-        "adamw" => optim.AdamW(parameters, o.LearningRate, weight_decay: o.WeightDecay),
+        "sgd" => new Sgd(parameters, o.WeightDecay, o.Nesterov && o.Momentum > 0),
+        "adamw" => new Optimizers.AdamW(parameters, o.WeightDecay),
         _ => throw new ProteaException($"--optimizer: unknown optimizer '{o.Optimizer}'; choose sgd or adamw"),
     };
 
