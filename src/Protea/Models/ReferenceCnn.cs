@@ -27,7 +27,7 @@ public sealed class ReferenceCnn : Backbone
     public override Tensor FeatureMap(Tensor x)
     {
         using var scope = NewDisposeScope();
-        x = functional.max_pool2d(block2.forward(block1.forward(x)), 2);
+        x = functional.max_pool2d(block2.forward(ChannelsLast.Convert(block1.forward(x))), 2);
         x = functional.max_pool2d(block4.forward(block3.forward(x)), 2);
         return block5.forward(x).MoveToOuterDisposeScope();
     }

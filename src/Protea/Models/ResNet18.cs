@@ -56,7 +56,7 @@ public sealed class ResNet18 : Backbone
     public override Tensor FeatureMap(Tensor x)
     {
         using var scope = NewDisposeScope();
-        x = functional.relu(bn1.forward(conv1.forward(x)));
+        x = ChannelsLast.Convert(functional.relu(bn1.forward(conv1.forward(x))));
         if (Stem == ResNetStem.ImageNet)
             x = functional.max_pool2d(x, 3, stride: 2, padding: 1);
         x = layer4.forward(layer3.forward(layer2.forward(layer1.forward(x))));
