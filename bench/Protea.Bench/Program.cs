@@ -1,10 +1,10 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Protea.Bench;
 
 // Measurements that `bench/run` compares against Debian PyTorch in the same run. Prints one JSON object.
 //   gemm  --threads T                      fp32 GEMM GFLOP/s through libtorch (the practical ceiling)
 //   infer --model DIR --engine E --threads T   throughput at batch 1000 and latency at batch 1 on the test set
+//   profile --threads T                    where a training step of the reference cnn spends its time
 var command = args.FirstOrDefault() ?? "";
 string Arg(string name, string fallback) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback;
 var threads = int.Parse(Arg("--threads", "2"));
@@ -12,6 +12,7 @@ object result = command switch
 {
     "gemm" => GemmCeiling.Measure(threads),
     "infer" => InferenceBenchmark.Measure(Arg("--model", "runs/bench"), Arg("--engine", "onnx"), threads),
-    _ => throw new ArgumentException("usage: Protea.Bench gemm|infer [--model DIR] [--engine torch|onnx] [--threads T]"),
+    "profile" => TrainingProfile.Measure(threads),
+    _ => throw new ArgumentException("usage: Protea.Bench gemm|infer|profile [--model DIR] [--engine torch|onnx] [--threads T]"),
 };
 Console.WriteLine(JsonSerializer.Serialize(result, Protea.IO.ProteaJson.Compact));

@@ -30,14 +30,15 @@ public static class EvalCommand
         { Model, Data, Label, Engine, Threads, Json };
         command.SetAction(p =>
         {
-            var choice = InferenceEngines.ParseChoice(p.GetValue(Engine));
+            InferenceEngines.ParseChoice(p.GetValue(Engine)); // a bad --engine fails before any data is read
             var modelDir = p.GetValue(Model)!;
             var description = ModelBundle.ReadDescription(modelDir);
             var spec = ForModel(DataSpec.Parse(p.GetValue(Data)!, p.GetValue(Label)), description);
-            using var splits = spec.Load();
-            var data = splits.Test ?? splits.Train;
+            var (data, isTest) = spec.LoadEvaluationSet();
+            using var _ = data;
+            var split = isTest ? "test" : "all";
             CheckCompatible(data, description, spec);
-            using var engine = InferenceEngines.Open(modelDir, choice, p.GetValue(Threads));
+            using var engine = EngineOpener.Open(console, modelDir, p.GetValue(Engine), p.GetValue(Threads));
             var output = InferenceEngines.RunAll(engine, data);
             var labels = MapLabels(data, description);
             var report = ClassificationMetrics.Evaluate(output.Logits, labels, description.ClassNames);
@@ -47,11 +48,11 @@ public static class EvalCommand
                 var json = System.Text.Json.JsonSerializer.SerializeToNode(report, IO.ProteaJson.Options)!.AsObject();
                 json["engine"] = engine.Name;
                 json["data"] = spec.ToString();
-                json["split"] = splits.Test is null ? "all" : "test";
+                json["split"] = split;
                 console.WriteJson(json);
             }
             else
-                SummaryTable.Write(console, $"{modelDir} on {spec} ({(splits.Test is null ? "all" : "test")} split, {engine.Name} engine)", report);
+                SummaryTable.Write(console, $"{modelDir} on {spec} ({split} split, {engine.Name} engine)", report);
             return 0;
         });
         return command;

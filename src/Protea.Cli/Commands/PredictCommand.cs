@@ -40,7 +40,7 @@ public static class PredictCommand
             var (inputs, names) = ReadInputs(p.GetValue(Files)!, description);
             using (inputs)
             {
-                using var engine = InferenceEngines.Open(modelDir, InferenceEngines.ParseChoice(p.GetValue(Engine)), p.GetValue(Threads));
+                using var engine = EngineOpener.Open(console, modelDir, p.GetValue(Engine), p.GetValue(Threads));
                 var output = InferenceEngines.RunAll(engine, inputs);
                 var predictions = names.Select((name, i) => Describe(name, output.LogitsOf(i), description.ClassNames, top)).ToList();
                 var result = new PredictOutput(modelDir, engine.Name, predictions);

@@ -55,5 +55,20 @@ public sealed record DataSpec(
         _ => throw new InvalidOperationException($"unknown data source kind {Kind}"),
     };
 
+    /// <summary>
+    /// What evaluation runs on: the source's own test split when it has one, else all of it. Reads
+    /// only the test files where the source keeps them apart (Fashion-MNIST).
+    /// </summary>
+    public (Dataset Data, bool IsTestSplit) LoadEvaluationSet()
+    {
+        if (Kind == DataSourceKind.FashionMnist)
+            return (FashionMnistDataset.LoadTest(Path, ImageSize, Channels), true);
+        var splits = Load();
+        if (splits.Test is null)
+            return (splits.Train, false);
+        splits.Train.Dispose();
+        return (splits.Test, true);
+    }
+
     public override string ToString() => Kind == DataSourceKind.FashionMnist ? FashionMnistName : Path;
 }

@@ -38,6 +38,10 @@ public static class FashionMnistDataset
         }
     }
 
+    /// <summary>Only the official 10,000-image test set (what evaluation needs), without reading the training set.</summary>
+    public static Dataset LoadTest(string directory = DefaultDirectory, int? imageSize = null, int? channels = null) =>
+        LoadSplit(directory, "t10k", imageSize, channels);
+
     private static Dataset LoadSplit(string directory, string prefix, int? imageSize, int? channels)
     {
         var imagesPath = Find(directory, $"{prefix}-images-idx3-ubyte");

@@ -24,13 +24,11 @@ public sealed class ReferenceCnn : Backbone
 
     public override long EmbeddingDim => 128;
 
-    public override Tensor FeatureMap(Tensor x)
-    {
-        using var scope = NewDisposeScope();
-        x = functional.max_pool2d(block2.forward(ChannelsLast.Convert(block1.forward(x))), 2);
-        x = functional.max_pool2d(block4.forward(block3.forward(x)), 2);
-        return block5.forward(x).MoveToOuterDisposeScope();
-    }
+    public override Tensor FeatureMap(Tensor x) => block1.forward(x)
+        .Then(ChannelsLast.Convert)
+        .Then(block2.forward).Then(t => functional.max_pool2d(t, 2))
+        .Then(block3.forward).Then(block4.forward).Then(t => functional.max_pool2d(t, 2))
+        .Then(block5.forward);
 
     public override Tensor forward(Tensor x)
     {

@@ -55,12 +55,10 @@ public sealed class ResNet18 : Backbone
 
     public override Tensor FeatureMap(Tensor x)
     {
-        using var scope = NewDisposeScope();
-        x = ChannelsLast.Convert(functional.relu(bn1.forward(conv1.forward(x))));
+        var h = conv1.forward(x).Then(bn1.forward).relu_().Then(ChannelsLast.Convert);
         if (Stem == ResNetStem.ImageNet)
-            x = functional.max_pool2d(x, 3, stride: 2, padding: 1);
-        x = layer4.forward(layer3.forward(layer2.forward(layer1.forward(x))));
-        return x.MoveToOuterDisposeScope();
+            h = h.Then(t => functional.max_pool2d(t, 3, stride: 2, padding: 1));
+        return h.Then(layer1.forward).Then(layer2.forward).Then(layer3.forward).Then(layer4.forward);
     }
 
     public override Tensor forward(Tensor x)

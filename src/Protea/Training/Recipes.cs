@@ -8,19 +8,21 @@ public static class Recipes
     /// <summary>
     /// quick: the reference network to >= 92 % Fashion-MNIST test accuracy in a few minutes on two
     /// cores. OneCycle SGD with Nesterov momentum and flips, as in the PyTorch anchor.
-    /// full: longer, with random crops and label smoothing, aiming at >= 94.5 %.
+    /// full: five times longer, with random crops and label smoothing, aiming at >= 94.5 %.
+    /// Neither holds data out when the data has a test set of its own: that is monitored each epoch
+    /// instead (it never steers training), so all 60,000 Fashion-MNIST images train.
     /// </summary>
     public static TrainOptions Get(string name) => name switch
     {
         "quick" => new TrainOptions
         {
             Epochs = 4, BatchSize = 128, LearningRate = 0.1, WeightDecay = 5e-4, Schedule = "onecycle",
-            Flip = true, ValidationFraction = 0,
+            Flip = true,
         },
         "full" => new TrainOptions
         {
-            Epochs = 30, BatchSize = 128, LearningRate = 0.1, WeightDecay = 5e-4, Schedule = "onecycle",
-            Flip = true, CropPadding = 2, LabelSmoothing = 0.1, ValidationFraction = 0.1,
+            Epochs = 20, BatchSize = 128, LearningRate = 0.1, WeightDecay = 5e-4, Schedule = "onecycle",
+            Flip = true, CropPadding = 2, LabelSmoothing = 0.1,
         },
         _ => throw new ProteaException($"--recipe: unknown recipe '{name}'; choose one of {string.Join(", ", Names)}"),
     };

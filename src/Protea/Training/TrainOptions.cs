@@ -38,8 +38,13 @@ public sealed record TrainOptions
     /// <summary>Beta(alpha, alpha) for CutMix (Yun et al. 2019); 0 = off. With both on, each batch picks one.</summary>
     public double CutMixAlpha { get; init; }
 
-    /// <summary>Fraction of the training data held out for per-epoch validation (0 = none).</summary>
-    public double ValidationFraction { get; init; } = 0.1;
+    /// <summary>
+    /// Fraction of the training data held out for per-epoch validation (0 = none). Null: none when the
+    /// data has its own test set (which is then monitored each epoch), else 0.1.
+    /// </summary>
+    public double? ValidationFraction { get; init; }
+
+    public const double DefaultValidationFraction = 0.1;
 
     /// <summary>Train on at most this many examples (a seeded random subset); null = all.</summary>
     public int? Limit { get; init; }

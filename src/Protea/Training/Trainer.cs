@@ -64,6 +64,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         using var one = 1.ToScalar();
         var watch = Stopwatch.StartNew();
         long seen = 0;
+        float[]? validationLogits = null;
         for (var epoch = startEpoch; epoch < o.Epochs; epoch++)
         {
             cancellation.ThrowIfCancellationRequested();
@@ -124,7 +125,11 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
             var trainAccuracy = (double)correct.item<long>() / Math.Max(1, batches * o.BatchSize);
             double? valLoss = null, valAccuracy = null;
             if (validation is { Count: > 0 })
-                (valLoss, valAccuracy) = LossAndAccuracy(model, validation, normalization);
+            {
+                validationLogits = ClassifierInference.Logits(model, normalization, validation.Inputs, EvalBatchSize);
+                var report = ClassificationMetrics.Evaluate(validationLogits, validation.Labels, validation.ClassNames);
+                (valLoss, valAccuracy) = (report.Nll, report.Accuracy);
+            }
             var record = new EpochRecord(epoch + 1, trainLoss, trainAccuracy, valLoss, valAccuracy, lr, epochWatch.Elapsed.TotalSeconds, PeakMemoryMb());
             history.Add(record);
             checkpoint?.Save(new Checkpoint.State(epoch + 1, o, normalization, history), model, optimizer);
@@ -154,7 +159,9 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
             Normalization = normalization,
             Recipe = System.Text.Json.JsonSerializer.SerializeToNode(o, IO.ProteaJson.Options)!.AsObject(),
         };
-        return new TrainingResult(new ModelBundle(description, final), history, trainSeconds, seen / Math.Max(trainSeconds, 1e-9));
+        // The last validation pass already scored the final model, unless NCM replaced its head.
+        var finalValidationLogits = o.Head == "ncm" ? null : validationLogits;
+        return new TrainingResult(new ModelBundle(description, final), history, trainSeconds, seen / Math.Max(trainSeconds, 1e-9), finalValidationLogits);
     }
 
     private static void Validate(TrainOptions o, Dataset train)

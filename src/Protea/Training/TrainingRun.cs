@@ -34,8 +34,9 @@ public static class TrainingRun
         using var splits = spec.Load();
         using var pool = options.Limit is { } limit ? Limited(splits.Train, limit, options.Seed) : null;
         var all = pool ?? splits.Train;
-        var (train, heldOut) = options.ValidationFraction > 0
-            ? TrainValidationSplit.Split(all, options.ValidationFraction, options.Seed)
+        var fraction = options.ValidationFraction ?? (splits.Test is null ? TrainOptions.DefaultValidationFraction : 0);
+        var (train, heldOut) = fraction > 0
+            ? TrainValidationSplit.Split(all, fraction, options.Seed)
             : (all, null);
         // With no held-out split, a data set that has its own test set is monitored on it each epoch
         // (the curves then show test accuracy, and when it passed a target); it never steers training.
@@ -47,7 +48,9 @@ public static class TrainingRun
             var (evalSet, evaluatedOn) = splits.Test is { Count: > 0 } test ? (test, "test")
                 : heldOut is { Count: > 0 } ? (heldOut, "validation")
                 : (train, "train");
-            var logits = ClassifierInference.Logits(bundle.Model, bundle.Description.Normalization, evalSet.Inputs);
+            var logits = ReferenceEquals(evalSet, validation) && training.FinalValidationLogits is { } scored
+                ? scored
+                : ClassifierInference.Logits(bundle.Model, bundle.Description.Normalization, evalSet.Inputs);
             var metrics = ClassificationMetrics.Evaluate(logits, evalSet.Labels, evalSet.ClassNames);
 
             var described = bundle.Description with

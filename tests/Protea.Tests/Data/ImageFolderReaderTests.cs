@@ -9,22 +9,8 @@ public sealed class ImageFolderReaderTests
 {
     private static readonly SKColor Orange = new(200, 100, 50);
 
-    private static string WriteImage(string path, int width, int height, Func<int, int, SKColor> pixel, bool gray = false,
-        SKEncodedImageFormat format = SKEncodedImageFormat.Png)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var info = new SKImageInfo(width, height, gray ? SKColorType.Gray8 : SKColorType.Rgba8888, SKAlphaType.Opaque);
-        using var bitmap = new SKBitmap(info);
-        for (int y = 0; y < height; y++)
-            for (int x = 0; x < width; x++)
-                bitmap.SetPixel(x, y, pixel(x, y));
-        using var data = bitmap.Encode(format, 100);
-        File.WriteAllBytes(path, data.ToArray());
-        return path;
-    }
-
     private static string Solid(string path, int side, SKColor color, bool gray = false, SKEncodedImageFormat format = SKEncodedImageFormat.Png) =>
-        WriteImage(path, side, side, (_, _) => color, gray, format);
+        TestImages.Write(path, side, side, (_, _) => color, gray, format);
 
     private static byte[] Plane(Tensor images, long index, long channel) => images[index, channel].data<byte>().ToArray();
 
@@ -116,7 +102,7 @@ public sealed class ImageFolderReaderTests
         // A 1-pixel checkerboard shrunk 3.2x must average to mid-gray. Plain bilinear or point sampling reads
         // just 2x2 source pixels per output and would give values spread between 0 and 255.
         using var dir = new TempDir();
-        WriteImage(dir.File("a/check.png"), 16, 16, (x, y) => (x + y) % 2 == 0 ? SKColors.Black : SKColors.White, gray: true);
+        TestImages.Write(dir.File("a/check.png"), 16, 16, (x, y) => (x + y) % 2 == 0 ? SKColors.Black : SKColors.White, gray: true);
         using var splits = ImageFolderReader.Load(dir.Path, imageSize: 5);
         Assert.Equal(new long[] { 1, 1, 5, 5 }, splits.Train.Inputs.shape);
         Assert.All(Plane(splits.Train.Inputs, 0, 0), v => Assert.InRange(v, 115, 140));
@@ -180,7 +166,7 @@ public sealed class ImageFolderReaderTests
     public void Load_TruncatedPng_NamesTheFile()
     {
         using var dir = new TempDir();
-        var path = WriteImage(dir.File("cat/cut.png"), 64, 64, (x, y) => new SKColor((byte)(x * 4), (byte)(y * 4), (byte)(x ^ y)));
+        var path = TestImages.Write(dir.File("cat/cut.png"), 64, 64, (x, y) => new SKColor((byte)(x * 4), (byte)(y * 4), (byte)(x ^ y)));
         var bytes = File.ReadAllBytes(path);
         File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
         var e = Assert.Throws<ProteaException>(() => ImageFolderReader.Load(dir.Path));
