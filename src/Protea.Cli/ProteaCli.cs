@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
 using Protea.Cli.Commands;
 
 namespace Protea.Cli;
@@ -12,16 +14,9 @@ public static class ProteaCli
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var console = new CliConsole(stdout, stderr, interactive: ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected);
-        var root = new RootCommand("Protea: explainable, prototype-based image and tabular classification.")
-        {
-            TrainCommand.Create(console),
-            EvalCommand.Create(console),
-            PredictCommand.Create(console),
-            ExportCommand.Create(console),
-            QuickstartCommand.Create(console),
-        };
+        var root = CreateRoot(console);
         var parse = root.Parse(args);
-        if (parse.Errors.Count > 0)
+        if (parse.Errors.Count > 0 && parse.Action is not HelpWithExamples)
         {
             stderr.WriteLine($"protea: {parse.Errors[0].Message} (see `protea {string.Join(' ', args.TakeWhile(a => !a.StartsWith('-')).Take(1))} --help`)");
             return ProteaException.BadInput;
@@ -49,6 +44,25 @@ public static class ProteaCli
         }
     }
 
+    /// <summary>The command tree; each command's help ends with its examples.</summary>
+    private static Command CreateRoot(CliConsole console)
+    {
+        var examples = new Dictionary<Command, string>
+        {
+            [TrainCommand.Create(console)] = TrainCommand.Examples,
+            [EvalCommand.Create(console)] = EvalCommand.Examples,
+            [PredictCommand.Create(console)] = PredictCommand.Examples,
+            [ExportCommand.Create(console)] = ExportCommand.Examples,
+            [QuickstartCommand.Create(console)] = QuickstartCommand.Examples,
+        };
+        // A plain Command rather than RootCommand, so usage says `protea`, not the assembly name.
+        var help = new HelpOption { Recursive = true };
+        var root = new Command("protea", "Protea: explainable, prototype-based image and tabular classification.") { help, new VersionOption() };
+        foreach (var command in examples.Keys) root.Add(command);
+        help.Action = new HelpWithExamples((SynchronousCommandLineAction)help.Action!, examples);
+        return root;
+    }
+
     private static Exception Unwrap(Exception e) =>
         e is AggregateException { InnerExceptions.Count: 1 } a ? Unwrap(a.InnerExceptions[0])
         : e is TypeInitializationException { InnerException: { } inner } ? Unwrap(inner)
@@ -58,4 +72,21 @@ public static class ProteaCli
         e is NotSupportedException && e.Message.Contains("libtorch", StringComparison.Ordinal)
             ? "TorchSharp's native library did not load; run `make build` (it applies the Debian 12 fix) or scripts/setup"
             : e.Message.Split('\n')[0];
+}
+
+/// <summary>The standard help, followed by the command's examples.</summary>
+internal sealed class HelpWithExamples(SynchronousCommandLineAction help, IReadOnlyDictionary<Command, string> examples) : SynchronousCommandLineAction
+{
+    public override int Invoke(ParseResult parseResult)
+    {
+        var code = help.Invoke(parseResult);
+        if (examples.TryGetValue(parseResult.CommandResult.Command, out var text))
+        {
+            var output = parseResult.InvocationConfiguration.Output;
+            output.WriteLine("Examples:");
+            foreach (var line in text.Split('\n')) output.WriteLine("  " + line);
+            output.WriteLine();
+        }
+        return code;
+    }
 }

@@ -9,6 +9,12 @@ namespace Protea.Cli.Commands;
 /// <summary>`protea eval`: metrics of a saved model on a data spec's test split (or all of it when it has none).</summary>
 public static class EvalCommand
 {
+    public const string Examples = """
+        protea eval --model runs/quickstart --data fashion-mnist
+        protea eval --model runs/quickstart --data fashion-mnist --engine onnx --threads 2 --json
+        protea eval --model runs/iris --data iris.csv --label species --json
+        """;
+
     private static readonly Option<string> Model = new("--model") { Description = "Model folder (model.safetensors + model.json)", Required = true };
     private static readonly Option<string> Data = new("--data") { Description = "fashion-mnist, a folder of class sub-folders, or a .csv file", Required = true };
     private static readonly Option<string?> Label = new("--label") { Description = "CSV label column" };
@@ -18,15 +24,7 @@ public static class EvalCommand
 
     public static Command Create(CliConsole console)
     {
-        var command = new Command("eval", """
-            Evaluate a saved model: accuracy, top-5, per-class precision/recall/F1, confusion matrix, ECE.
-            Uses the data's test split when it has one (fashion-mnist, a folder with test/), else all of it.
-
-            Examples:
-              protea eval --model runs/quickstart --data fashion-mnist
-              protea eval --model runs/quickstart --data fashion-mnist --engine onnx --threads 2 --json
-              protea eval --model runs/iris --data iris.csv --label species --json
-            """)
+        var command = new Command("eval", "Evaluate a saved model: accuracy, top-5, per-class precision/recall/F1, confusion matrix, ECE. Uses the data's test split when it has one (fashion-mnist, a folder with test/), else all of it.")
         { Model, Data, Label, Engine, Threads, Json };
         command.SetAction(p =>
         {

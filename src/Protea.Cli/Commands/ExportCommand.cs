@@ -6,6 +6,11 @@ namespace Protea.Cli.Commands;
 /// <summary>`protea export`: write the model as ONNX (normalisation inside, BatchNorm folded, logits + embedding outputs).</summary>
 public static class ExportCommand
 {
+    public const string Examples = """
+        protea export --model runs/quickstart --format onnx
+        protea export --model runs/quickstart --format onnx --out deploy/fmnist.onnx
+        """;
+
     private static readonly Option<string> Model = new("--model") { Description = "Model folder", Required = true };
     private static readonly Option<string> Format = new("--format") { Description = "Export format: onnx", DefaultValueFactory = _ => "onnx" };
     private static readonly Option<string?> Out = new("--out") { Description = "Output file (default: MODEL/model.onnx, which eval and predict then use)" };
@@ -15,15 +20,7 @@ public static class ExportCommand
 
     public static Command Create(CliConsole console)
     {
-        var command = new Command("export", """
-            Export a saved model for ONNX Runtime (any language) or an inference server (Triton, KServe).
-            Input "input": raw pixels 0..255 as float32 [batch, C, H, W] (or features [batch, D]);
-            outputs "logits" [batch, classes] and "embedding" [batch, D]; class names in the metadata.
-
-            Examples:
-              protea export --model runs/quickstart --format onnx
-              protea export --model runs/quickstart --format onnx --out deploy/fmnist.onnx
-            """)
+        var command = new Command("export", "Export a saved model for ONNX Runtime (any language) or an inference server (Triton, KServe). Input 'input': raw pixels 0..255 as float32 [batch, C, H, W] (or features [batch, D]); outputs 'logits' [batch, classes] and 'embedding' [batch, D]; class names in the metadata.")
         { Model, Format, Out, Json };
         command.SetAction(p =>
         {

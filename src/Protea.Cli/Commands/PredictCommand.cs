@@ -9,6 +9,12 @@ namespace Protea.Cli.Commands;
 /// <summary>`protea predict`: top-k classes with probabilities for image files (or the rows of a CSV file).</summary>
 public static class PredictCommand
 {
+    public const string Examples = """
+        protea predict --model runs/quickstart shoe.png shirt.jpg
+        protea predict --model runs/quickstart --top 5 --json images/*.png
+        protea predict --model runs/iris flowers.csv --json
+        """;
+
     private static readonly Option<string> Model = new("--model") { Description = "Model folder", Required = true };
     private static readonly Argument<string[]> Files = new("files") { Description = "PNG/JPEG images (image models) or CSV files of feature rows (tabular models)", Arity = ArgumentArity.OneOrMore };
     private static readonly Option<int> Top = new("--top") { Description = "How many classes to list per input", DefaultValueFactory = _ => 3 };
@@ -22,14 +28,7 @@ public static class PredictCommand
 
     public static Command Create(CliConsole console)
     {
-        var command = new Command("predict", """
-            Classify images (or CSV rows) with a saved model and list the most likely classes.
-
-            Examples:
-              protea predict --model runs/quickstart shoe.png shirt.jpg
-              protea predict --model runs/quickstart --top 5 --json images/*.png
-              protea predict --model runs/iris flowers.csv --json
-            """)
+        var command = new Command("predict", "Classify images (or CSV rows) with a saved model and list the most likely classes.")
         { Model, Files, Top, Engine, Threads, Json };
         command.SetAction(p =>
         {

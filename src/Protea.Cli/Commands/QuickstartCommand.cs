@@ -7,6 +7,11 @@ namespace Protea.Cli.Commands;
 /// <summary>`protea quickstart`: the reference cnn on Fashion-MNIST with the quick recipe, into runs/quickstart.</summary>
 public static class QuickstartCommand
 {
+    public const string Examples = """
+        protea quickstart
+        protea quickstart --recipe full --out runs/full
+        """;
+
     public const string DefaultOut = "runs/quickstart";
 
     private static readonly Option<string> Out = new("--out") { Description = "Run folder", DefaultValueFactory = _ => DefaultOut };
@@ -16,15 +21,7 @@ public static class QuickstartCommand
 
     public static Command Create(CliConsole console)
     {
-        var command = new Command("quickstart", """
-            Train the reference cnn on Fashion-MNIST (Debian's dataset-fashion-mnist), evaluate it on the
-            official 10,000-image test set and write runs/quickstart/ (model, metrics.json, confusion.png,
-            curves.png, report.md).
-
-            Examples:
-              protea quickstart
-              protea quickstart --recipe full --out runs/full
-            """)
+        var command = new Command("quickstart", "Train the reference cnn on Fashion-MNIST (Debian's dataset-fashion-mnist), evaluate it on the official 10,000-image test set and write runs/quickstart/ (model, metrics.json, confusion.png, curves.png, report.md).")
         { Out, Recipe, Threads, Json };
         command.SetAction(p =>
         {

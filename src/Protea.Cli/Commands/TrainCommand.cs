@@ -7,6 +7,13 @@ namespace Protea.Cli.Commands;
 /// <summary>`protea train`: data spec + options -> a run folder with the model, metrics, plots and report.</summary>
 public static class TrainCommand
 {
+    public const string Examples = """
+        protea train --data fashion-mnist --arch cnn --epochs 4 --out runs/cnn
+        protea train --data photos/ --arch resnet18 --stem imagenet --init resnet18.safetensors --image-size 64 --out runs/photos
+        protea train --data iris.csv --label species --arch mlp --head ncm --epochs 50 --batch-size 16 --out runs/iris
+        protea train --data fashion-mnist --recipe full --out runs/full --resume
+        """;
+
     private static readonly Option<string> Data = new("--data") { Description = "fashion-mnist, a folder of class sub-folders (optional train/ test/), or a .csv file", Required = true };
     private static readonly Option<string> Out = new("--out") { Description = "Run folder to write (model files, metrics.json, plots, report.md)", Required = true };
     private static readonly Option<string> Recipe = new("--recipe") { Description = "Starting recipe: quick (minutes) or full (longer, stronger augmentation)", DefaultValueFactory = _ => "quick" };
@@ -37,15 +44,7 @@ public static class TrainCommand
 
     public static Command Create(CliConsole console)
     {
-        var command = new Command("train", """
-            Train a classifier and write a run folder.
-
-            Examples:
-              protea train --data fashion-mnist --arch cnn --epochs 4 --out runs/cnn
-              protea train --data photos/ --arch resnet18 --stem imagenet --init resnet18.safetensors --image-size 64 --out runs/photos
-              protea train --data iris.csv --label species --arch mlp --head ncm --epochs 50 --batch-size 16 --out runs/iris
-              protea train --data fashion-mnist --recipe full --out runs/full --resume
-            """)
+        var command = new Command("train", "Train a classifier and write a run folder.")
         {
             Data, Out, Recipe, Arch, Head, Stem, Init, Epochs, BatchSize, Lr, Optimizer, Schedule, WeightDecay, LabelSmoothing,
             CropPadding, Flip, Mixup, CutMix, Validation, Limit, Label, ImageSize, Channels, Seed, Threads, Resume, Json,
