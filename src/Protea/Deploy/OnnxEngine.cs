@@ -27,15 +27,20 @@ public sealed class OnnxEngine : IInferenceEngine
     /// <param name="onnxPath">A file written by <see cref="OnnxExporter"/> for the model <paramref name="description"/> describes.</param>
     /// <param name="threads">ONNX Runtime intra-op threads; 0 lets it choose.</param>
     public OnnxEngine(string onnxPath, ModelDescription description, int threads = 0)
+        : this(description, threads, onnxPath, $"run `protea export --model {Path.GetDirectoryName(onnxPath)} --format onnx` again",
+            options => File.Exists(onnxPath)
+                ? new InferenceSession(onnxPath, options)
+                : throw new ProteaException($"{onnxPath}: file not found; run `protea export --model {Path.GetDirectoryName(onnxPath)} --format onnx` again"))
+    {
+    }
+
+    private OnnxEngine(ModelDescription description, int threads, string source, string reexport, Func<SessionOptions, InferenceSession> open)
     {
         InferenceEngines.CheckThreads(threads);
         Description = description;
         exampleShape = description.InputShape;
         exampleSize = (int)exampleShape.Aggregate(1L, (a, b) => a * b);
         numClasses = description.NumClasses;
-        var reexport = $"run `protea export --model {Path.GetDirectoryName(onnxPath)} --format onnx` again";
-        if (!File.Exists(onnxPath))
-            throw new ProteaException($"{onnxPath}: file not found; {reexport}");
         options = new SessionOptions
         {
             IntraOpNumThreads = threads,
@@ -45,23 +50,35 @@ public sealed class OnnxEngine : IInferenceEngine
         };
         try
         {
-            session = new InferenceSession(onnxPath, options);
+            session = open(options);
         }
-        catch (OnnxRuntimeException e)
+        catch (Exception e) when (e is OnnxRuntimeException or ProteaException)
         {
             options.Dispose();
-            throw new ProteaException($"{onnxPath}: not a valid ONNX model ({FirstLine(e.Message)}); {reexport}");
+            if (e is ProteaException) throw;
+            throw new ProteaException($"{source}: not a valid ONNX model ({FirstLine(e.Message)}); {reexport}");
         }
         runOptions = new RunOptions();
         try
         {
-            embeddingDim = CheckSignature(onnxPath, reexport);
+            embeddingDim = CheckSignature(source, reexport);
         }
         catch
         {
             Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// An engine over a model in memory, exported on the fly (no file): the trainer scores each epoch's
+    /// validation data with it, since ONNX Runtime runs the exported graph several times faster.
+    /// </summary>
+    public static OnnxEngine FromModel(ModelBundle bundle, int threads = 0)
+    {
+        var bytes = OnnxExporter.ToBytes(bundle, weightsSha256: "in-memory");
+        return new OnnxEngine(bundle.Description, threads, "in-memory export", "this is a bug in Protea's exporter",
+            options => new InferenceSession(bytes, options));
     }
 
     public string Name => "onnx";

@@ -35,6 +35,10 @@ public static class OnnxExporter
         AtomicFile.Write(outPath, s => s.Write(bytes));
     }
 
+    /// <summary>Whether the architecture and head have an ONNX export.</summary>
+    public static bool CanExport(ModelDescription d) =>
+        OnnxModelWriter.ExportableArchitectures.Contains(d.Architecture) && OnnxModelWriter.ExportableHeads.Contains(d.Head);
+
     /// <summary>The serialised ModelProto.</summary>
     public static byte[] ToBytes(ModelBundle bundle, string weightsSha256)
     {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Protea.Data;
+using Protea.Deploy;
 using Protea.Evaluation;
 using Protea.Models;
 using Protea.Training.Optimizers;
@@ -48,6 +49,20 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         var schedule = new LearningRateSchedule(o.Schedule, o.LearningRate, (long)batches * o.Epochs);
         var augmenter = new BatchAugmenter(o.Flip && labelled.Kind == InputKind.Image, labelled.Kind == InputKind.Image ? o.CropPadding : 0);
         var mix = new MixAugment(labelled.Kind == InputKind.Image ? o.MixupAlpha : 0, labelled.Kind == InputKind.Image ? o.CutMixAlpha : 0);
+
+        var description = new ModelDescription
+        {
+            Architecture = o.Architecture,
+            Head = o.Head,
+            Stem = o.Architecture == "resnet18" ? (o.Stem ?? "small") : null,
+            InputKind = labelled.Kind,
+            InputShape = labelled.ExampleShape,
+            ClassNames = labelled.ClassNames.ToArray(),
+            Normalization = normalization,
+            Recipe = System.Text.Json.JsonSerializer.SerializeToNode(o, IO.ProteaJson.Options)!.AsObject(),
+        };
+        // The network as it trains (NCM trains with its cosine stand-in), for the validation engine.
+        var trainingDescription = description with { Head = trainingHeadKind };
 
         var checkpoint = runDir is null ? null : new Checkpoint(runDir);
         var history = new List<EpochRecord>();
@@ -126,7 +141,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
             double? valLoss = null, valAccuracy = null;
             if (validation is { Count: > 0 })
             {
-                validationLogits = ClassifierInference.Logits(model, normalization, validation.Inputs, EvalBatchSize);
+                validationLogits = ValidationLogits(model, trainingDescription, validation, o.Threads);
                 var report = ClassificationMetrics.Evaluate(validationLogits, validation.Labels, validation.ClassNames);
                 (valLoss, valAccuracy) = (report.Nll, report.Accuracy);
             }
@@ -148,17 +163,6 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
             final = new Classifier(backbone, ncm);
             final.eval();
         }
-        var description = new ModelDescription
-        {
-            Architecture = o.Architecture,
-            Head = o.Head,
-            Stem = o.Architecture == "resnet18" ? (o.Stem ?? "small") : null,
-            InputKind = labelled.Kind,
-            InputShape = labelled.ExampleShape,
-            ClassNames = labelled.ClassNames.ToArray(),
-            Normalization = normalization,
-            Recipe = System.Text.Json.JsonSerializer.SerializeToNode(o, IO.ProteaJson.Options)!.AsObject(),
-        };
         // The last validation pass already scored the final model, unless NCM replaced its head.
         var finalValidationLogits = o.Head == "ncm" ? null : validationLogits;
         return new TrainingResult(new ModelBundle(description, final), history, trainSeconds, seen / Math.Max(trainSeconds, 1e-9), finalValidationLogits);
@@ -203,6 +207,22 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
     {
         if (!double.IsFinite(loss))
             throw new ProteaException($"training diverged in epoch {epoch + 1}: the loss is {loss}; lower --lr or check the input data for extreme values");
+    }
+
+    /// <summary>
+    /// Scores validation data with ONNX Runtime over an in-memory export of the current weights: it
+    /// runs the graph several times faster than TorchSharp at inference, and it is the engine the
+    /// saved model is deployed with. TorchSharp for an architecture or head with no export.
+    /// </summary>
+    private static float[] ValidationLogits(Classifier model, ModelDescription description, Dataset data, int threads)
+    {
+        model.eval();
+        if (!OnnxExporter.CanExport(description))
+            return ClassifierInference.Logits(model, description.Normalization, data.Inputs, EvalBatchSize);
+        // Not disposed: a bundle owns its model, and this one is the live network.
+        var live = new ModelBundle(description, model);
+        using var engine = OnnxEngine.FromModel(live, threads);
+        return InferenceEngines.RunAll(engine, data, EvalBatchSize).Logits;
     }
 
     /// <summary>Mean cross-entropy and accuracy of the model (eval mode) on the labelled examples of a dataset.</summary>

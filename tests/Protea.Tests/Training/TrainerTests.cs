@@ -70,7 +70,9 @@ public sealed class TrainerTests
         var (_, accuracy) = Trainer.LossAndAccuracy(bundle.Model, test, bundle.Description.Normalization);
         Assert.True(accuracy > 0.75, $"test accuracy {accuracy:P1} after 3 epochs on 2,000 images");
         Assert.Equal(3, result.Epochs.Count);
-        Assert.Equal(accuracy, result.Epochs[^1].ValidationAccuracy!.Value, 1e-9);
+        // Validation is scored by ONNX Runtime over an in-memory export, here by TorchSharp: logits agree
+        // within 1e-4, so at most a near-tie or two may flip on 1,000 images.
+        Assert.Equal(accuracy, result.Epochs[^1].ValidationAccuracy!.Value, 0.002);
         Assert.True(result.Epochs[^1].TrainLoss < result.Epochs[0].TrainLoss);
     }
 
