@@ -34,7 +34,8 @@ public sealed class OnnxEngine : IInferenceEngine
     {
     }
 
-    private OnnxEngine(ModelDescription description, int threads, string source, string reexport, Func<SessionOptions, InferenceSession> open)
+    private OnnxEngine(ModelDescription description, int threads, string source, string reexport, Func<SessionOptions, InferenceSession> open,
+        bool memoryArena = true)
     {
         InferenceEngines.CheckThreads(threads);
         Description = description;
@@ -47,6 +48,7 @@ public sealed class OnnxEngine : IInferenceEngine
             InterOpNumThreads = 1,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            EnableCpuMemArena = memoryArena,
         };
         try
         {
@@ -77,8 +79,9 @@ public sealed class OnnxEngine : IInferenceEngine
     public static OnnxEngine FromModel(ModelBundle bundle, int threads = 0)
     {
         var bytes = OnnxExporter.ToBytes(bundle, weightsSha256: "in-memory");
+        // No memory arena: a short-lived session per epoch would otherwise leave each arena's pages behind.
         return new OnnxEngine(bundle.Description, threads, "in-memory export", "this is a bug in Protea's exporter",
-            options => new InferenceSession(bytes, options));
+            options => new InferenceSession(bytes, options), memoryArena: false);
     }
 
     public string Name => "onnx";

@@ -145,6 +145,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
                 var report = ClassificationMetrics.Evaluate(validationLogits, validation.Labels, validation.ClassNames);
                 (valLoss, valAccuracy) = (report.Nll, report.Accuracy);
             }
+            NativeHeap.Trim();
             var record = new EpochRecord(epoch + 1, trainLoss, trainAccuracy, valLoss, valAccuracy, lr, epochWatch.Elapsed.TotalSeconds, PeakMemoryMb());
             history.Add(record);
             checkpoint?.Save(new Checkpoint.State(epoch + 1, o, normalization, history), model, optimizer);
