@@ -55,15 +55,10 @@ public sealed class ModelBundle(ModelDescription description, Classifier model) 
     public static ModelBundle Load(string dir)
     {
         var description = ReadDescription(dir);
-        Classifier model;
-        try
-        {
-            model = Architectures.Create(description);
-        }
-        catch (ProteaException e)
-        {
-            throw new ProteaException($"{DescriptionPath(dir)}: {e.Message.Replace("--arch: ", "").Replace("--head: ", "").Replace("--stem: ", "")}");
-        }
+        // Named here, not as the CLI's --arch/--head errors: the names came from model.json.
+        if (!Architectures.BackboneNames.Contains(description.Architecture) || !Architectures.HeadNames.Contains(description.Head))
+            throw new ProteaException($"{DescriptionPath(dir)}: architecture '{description.Architecture}' with head '{description.Head}' is not one this Protea builds ({string.Join(", ", Architectures.BackboneNames)} x {string.Join(", ", Architectures.HeadNames)}); upgrade Protea");
+        var model = Architectures.Create(description);
         var path = WeightsPath(dir);
         try
         {
