@@ -225,12 +225,4 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         using var engine = OnnxEngine.FromModel(live, threads);
         return InferenceEngines.RunAll(engine, data, EvalBatchSize).Logits;
     }
-
-    /// <summary>Mean cross-entropy and accuracy of the model (eval mode) on the labelled examples of a dataset.</summary>
-    public static (double Loss, double Accuracy) LossAndAccuracy(Classifier model, Dataset data, InputNormalization normalization)
-    {
-        var logits = ClassifierInference.Logits(model, normalization, data.Inputs, EvalBatchSize);
-        var report = ClassificationMetrics.Evaluate(logits, data.Labels, data.ClassNames);
-        return (report.Nll, report.Accuracy);
-    }
 }
