@@ -27,7 +27,7 @@ public static class ProteaCli
         }
         catch (Exception e) when (Unwrap(e) is ProteaException p)
         {
-            stderr.WriteLine($"protea: {p.Message}");
+            stderr.WriteLine($"protea: {CliFlags.Describe(p)}");
             return p.ExitCode;
         }
         catch (Exception e) when (Unwrap(e) is OperationCanceledException)
