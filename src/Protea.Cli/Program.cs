@@ -1,1 +1,5 @@
-return Protea.Cli.ProteaCli.Run(args, Console.Out, Console.Error);
+using Protea.Cli;
+
+// Native libraries' warnings go to a log file unless --verbose asks to see them (see NativeNoise).
+var stderr = args.Contains(ProteaCli.VerboseFlag) ? Console.Error : NativeNoise.Divert();
+return ProteaCli.Run(args, Console.Out, stderr);

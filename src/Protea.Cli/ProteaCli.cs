@@ -11,10 +11,35 @@ namespace Protea.Cli;
 /// </summary>
 public static class ProteaCli
 {
+    /// <summary>Shows native libraries' own output and what the convolution layout guard decided.</summary>
+    public const string VerboseFlag = "--verbose";
+
+    private static readonly Option<bool> Verbose = new(VerboseFlag)
+    {
+        Description = "Show native libraries' warnings and each convolution the channels-last guard sends to NCHW",
+        Recursive = true,
+    };
+
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var console = new CliConsole(stdout, stderr, interactive: ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected);
         var root = CreateRoot(console);
+        var guard = Protea.Models.ConvLayoutGuard.Current;
+        void Report(Protea.Models.ConvLayoutDecision d) => stderr.WriteLine($"protea: {d}");
+        var verbose = args.Contains(VerboseFlag);
+        if (verbose) guard.Fallback += Report;
+        try
+        {
+            return Invoke(root, args, stdout, stderr);
+        }
+        finally
+        {
+            if (verbose) guard.Fallback -= Report;
+        }
+    }
+
+    private static int Invoke(Command root, string[] args, TextWriter stdout, TextWriter stderr)
+    {
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0 && parse.Action is not HelpWithExamples)
         {
@@ -57,7 +82,7 @@ public static class ProteaCli
         };
         // A plain Command rather than RootCommand, so usage says `protea`, not the assembly name.
         var help = new HelpOption { Recursive = true };
-        var root = new Command("protea", "Protea: explainable, prototype-based image and tabular classification.") { help, new VersionOption() };
+        var root = new Command("protea", "Protea: explainable, prototype-based image and tabular classification.") { help, new VersionOption(), Verbose };
         foreach (var command in examples.Keys) root.Add(command);
         help.Action = new HelpWithExamples((SynchronousCommandLineAction)help.Action!, examples);
         return root;

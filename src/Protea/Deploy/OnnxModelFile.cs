@@ -66,12 +66,5 @@ public static class OnnxModelFile
     }
 
     /// <summary>Lower-case hex SHA-256 of DIR/model.safetensors, the identity an export records.</summary>
-    public static string WeightsSha256(string modelDir)
-    {
-        var path = ModelBundle.WeightsPath(modelDir);
-        if (!File.Exists(path))
-            throw new ProteaException($"{path}: file not found; {modelDir} is not a complete Protea model directory");
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
-    }
+    public static string WeightsSha256(string modelDir) => ModelBundle.WeightsSha256(modelDir);
 }

@@ -12,6 +12,7 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
     private readonly BatchNorm2d bn1, bn2;
     private readonly Sequential? downsample;
 
+
     public BasicBlock(string name, long inChannels, long outChannels, long stride) : base(name)
     {
         conv1 = Conv2d(inChannels, outChannels, 3, stride: stride, padding: 1, bias: false);
@@ -28,9 +29,10 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var h = functional.relu(bn1.forward(conv1.forward(x)));
-        h = bn2.forward(conv2.forward(h));
-        var identity = downsample is null ? x : downsample.forward(x);
+        var guard = ConvLayoutGuard.Current;
+        var h = functional.relu(bn1.forward(guard.Forward(conv1, x)));
+        h = bn2.forward(guard.Forward(conv2, h));
+        var identity = downsample is null ? x : ((BatchNorm2d)downsample[1]).forward(guard.Forward((Conv2d)downsample[0], x));
         return functional.relu(h.add_(identity)).MoveToOuterDisposeScope();
     }
 }

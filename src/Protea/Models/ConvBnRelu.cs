@@ -19,5 +19,5 @@ public sealed class ConvBnRelu : Module<Tensor, Tensor>
     }
 
     // ReLU in place on the BatchNorm output, as PyTorch's nn.ReLU(inplace=True): BN's backward does not need its output.
-    public override Tensor forward(Tensor x) => conv.forward(x).Then(bn.forward).relu_();
+    public override Tensor forward(Tensor x) => ConvLayoutGuard.Current.Forward(conv, x).Then(bn.forward).relu_();
 }

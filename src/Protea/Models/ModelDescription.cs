@@ -34,5 +34,14 @@ public sealed record ModelDescription
 
     public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
 
+    /// <summary>The CPU and torch build it was trained on, and the convolutions that ran in NCHW there; null in older files.</summary>
+    public TrainingPlatform? TrainedOn { get; init; }
+
+    /// <summary>
+    /// Lower-case hex SHA-256 of model.safetensors, written at save and checked at load so a damaged
+    /// or replaced weights file is refused instead of giving changed outputs; null in older files (not checked).
+    /// </summary>
+    public string? WeightsSha256 { get; init; }
+
     public int NumClasses => ClassNames.Count;
 }

@@ -24,8 +24,9 @@ public sealed class ReferenceCnn : Backbone
 
     public override long EmbeddingDim => 128;
 
+    // Layout: block2's convolution takes its input channels-last where verified (see ConvLayoutGuard);
+    // BatchNorm, ReLU and pooling then keep that layout.
     public override Tensor FeatureMap(Tensor x) => block1.forward(x)
-        .Then(ChannelsLast.Convert)
         .Then(block2.forward).Then(t => functional.max_pool2d(t, 2))
         .Then(block3.forward).Then(block4.forward).Then(t => functional.max_pool2d(t, 2))
         .Then(block5.forward);

@@ -55,7 +55,7 @@ public sealed class ResNet18 : Backbone
 
     public override Tensor FeatureMap(Tensor x)
     {
-        var h = conv1.forward(x).Then(bn1.forward).relu_().Then(ChannelsLast.Convert);
+        var h = ConvLayoutGuard.Current.Forward(conv1, x).Then(bn1.forward).relu_();
         if (Stem == ResNetStem.ImageNet)
             h = h.Then(t => functional.max_pool2d(t, 3, stride: 2, padding: 1));
         return h.Then(layer1.forward).Then(layer2.forward).Then(layer3.forward).Then(layer4.forward);

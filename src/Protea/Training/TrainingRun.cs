@@ -57,6 +57,7 @@ public static class TrainingRun
             {
                 FeatureNames = splits.FeatureNames,
                 LabelColumn = splits.LabelColumn,
+                TrainedOn = TrainingPlatform.Current(ConvLayoutGuard.Current),
                 Metrics = new Dictionary<string, double>
                 {
                     [$"{evaluatedOn}_accuracy"] = metrics.Accuracy,
@@ -69,7 +70,7 @@ public static class TrainingRun
             new ModelBundle(described, bundle.Model).Save(outDir);
             var result = new Result(outDir, spec.ToString(), evaluatedOn, metrics, training.Epochs, training.TrainSeconds,
                 training.ExamplesPerSecond, wall.Elapsed.TotalSeconds, train.Count, heldOut?.Count ?? 0, splits.Test?.Count ?? 0);
-            WriteOutputs(result, options);
+            WriteOutputs(result, options, described.TrainedOn);
             return result;
         }
         finally
@@ -87,7 +88,7 @@ public static class TrainingRun
         return data.Subset(order.Take(limit).Order().ToArray());
     }
 
-    private static void WriteOutputs(Result r, TrainOptions options)
+    private static void WriteOutputs(Result r, TrainOptions options, TrainingPlatform platform)
     {
         AtomicFile.WriteAllText(Path.Combine(r.OutDir, MetricsFile), JsonSerializer.Serialize(r, ProteaJson.Options));
         ConfusionPlot.Save(Path.Combine(r.OutDir, ConfusionFile), r.Metrics.Confusion, r.Metrics.PerClass.Select(c => c.Class).ToList());
@@ -107,6 +108,10 @@ public static class TrainingRun
                 new("training examples", $"{r.TrainCount:N0} (+{r.ValidationCount:N0} validation)"),
                 new("training throughput", $"{r.TrainExamplesPerSecond:N0} examples/s"),
                 new("recipe", $"{options.Optimizer}, lr {options.LearningRate}, {options.Schedule}, batch {options.BatchSize}, seed {options.Seed}, {options.Threads} threads"),
+                new("trained on", platform.Cpu),
+                new("convolutions in NCHW", platform.ConvNchwFallbacks.Count == 0
+                    ? "none (channels-last verified for every convolution)"
+                    : string.Join("; ", platform.ConvNchwFallbacks)),
             ],
         });
     }

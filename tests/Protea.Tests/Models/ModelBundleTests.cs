@@ -103,13 +103,61 @@ public sealed class ModelBundleTests
         return ModelBundle.WeightsPath(dir.Path);
     }
 
-    /// <summary>Rewrites the weights file with one change made by <paramref name="edit"/>.</summary>
+    /// <summary>
+    /// Rewrites the weights file with one change made by <paramref name="edit"/>, and drops the hash
+    /// from model.json (as in a file saved before hashes were recorded), so the tensor checks are reached.
+    /// </summary>
     private static void EditWeights(string path, Action<Dictionary<string, Tensor>> edit)
     {
         var tensors = SafeTensors.Read(path);
         edit(tensors);
         SafeTensors.Write(path, tensors);
         foreach (var t in tensors.Values) t.Dispose();
+        ForgetWeightsHash(Path.GetDirectoryName(path)!);
+    }
+
+    private static void ForgetWeightsHash(string dir)
+    {
+        var json = JsonNode.Parse(File.ReadAllText(ModelBundle.DescriptionPath(dir)))!.AsObject();
+        Assert.True(json.Remove("weights_sha256"));
+        File.WriteAllText(ModelBundle.DescriptionPath(dir), json.ToJsonString());
+    }
+
+    [Fact]
+    public void Save_RecordsTheSha256OfTheWeightsFile()
+    {
+        using var dir = new TempDir();
+        var path = SaveSmallCnn(dir);
+        var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path)));
+        var json = JsonNode.Parse(File.ReadAllText(ModelBundle.DescriptionPath(dir.Path)))!;
+        Assert.Equal(expected, (string?)json["weights_sha256"]);
+    }
+
+    [Fact]
+    public void Load_OneFlippedBitInTheWeights_IsRefusedWithOneLine()
+    {
+        using var dir = new TempDir();
+        var path = SaveSmallCnn(dir);
+        var bytes = File.ReadAllBytes(path);
+        bytes[^5] ^= 0x10; // inside the last tensor's data: the file still parses, the values change
+        File.WriteAllBytes(path, bytes);
+        var e = Assert.Throws<ProteaException>(() => ModelBundle.Load(dir.Path));
+        Assert.StartsWith(path + ": ", e.Message);
+        Assert.Contains("SHA-256", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.Equal("model", e.Field);
+        // The check can be skipped, and the file then loads (with the changed value).
+        ModelBundle.Load(dir.Path, verifyWeights: false).Dispose();
+    }
+
+    [Fact]
+    public void Load_OlderModelJsonWithoutAHash_LoadsUnchecked()
+    {
+        using var dir = new TempDir();
+        SaveSmallCnn(dir);
+        ForgetWeightsHash(dir.Path);
+        using var loaded = ModelBundle.Load(dir.Path);
+        Assert.Null(loaded.Description.WeightsSha256);
     }
 
     [Fact]

@@ -1,0 +1,13 @@
+namespace Protea.Models;
+
+/// <summary>
+/// What <see cref="ConvLayoutGuard"/> found for one convolution configuration: the largest relative
+/// difference between channels-last and NCHW in the output and in both gradients, and the layout it
+/// therefore uses. <see cref="Verified"/> false means channels-last was wrong on this CPU.
+/// </summary>
+public sealed record ConvLayoutDecision(ConvConfig Config, ConvLayout Layout, bool Verified, double OutputError, double InputGradError, double WeightGradError)
+{
+    public override string ToString() => Verified
+        ? $"{Config}: channels-last verified (max relative difference {Math.Max(OutputError, Math.Max(InputGradError, WeightGradError)):G2})"
+        : $"{Config}: channels-last disagrees with NCHW on this CPU (relative difference: output {OutputError:G2}, input gradient {InputGradError:G2}, weight gradient {WeightGradError:G2}); using NCHW";
+}
