@@ -18,6 +18,8 @@ public static class EvalCommand
     private static readonly Option<string> Model = new("--model") { Description = "Model folder (model.safetensors + model.json)", Required = true };
     private static readonly Option<string> Data = new("--data") { Description = "fashion-mnist, a folder of class sub-folders, or a .csv file", Required = true };
     private static readonly Option<string?> Label = new("--label") { Description = "CSV label column" };
+    private static readonly Option<string?> Id = new("--id") { Description = "CSV id column, never a feature (default: a column named id, if any)" };
+    private static readonly Option<string?> Classes = new("--classes") { Description = "Only these classes: indices into the sorted class list (0-4,7) or names (cat,dog)" };
     private static readonly Option<string> Engine = new("--engine") { Description = "torch | onnx | auto (ONNX Runtime when a current export exists)", DefaultValueFactory = _ => "auto" };
     private static readonly Option<int> Threads = new("--threads") { Description = "CPU threads", DefaultValueFactory = _ => Environment.ProcessorCount };
     private static readonly Option<bool> Json = new("--json") { Description = "Print one JSON object: accuracy, top5_accuracy, ece, per_class, confusion, ..." };
@@ -25,13 +27,14 @@ public static class EvalCommand
     public static Command Create(CliConsole console)
     {
         var command = new Command("eval", "Evaluate a saved model: accuracy, top-5, per-class precision/recall/F1, confusion matrix, ECE. Uses the data's test split when it has one (fashion-mnist, a folder with test/), else all of it.")
-        { Model, Data, Label, Engine, Threads, Json };
+        { Model, Data, Label, Id, Classes, Engine, Threads, Json };
         command.SetAction(p =>
         {
             InferenceEngines.ParseChoice(p.GetValue(Engine)); // a bad --engine fails before any data is read
             var modelDir = p.GetValue(Model)!;
             var description = ModelBundle.ReadDescription(modelDir);
-            var spec = ForModel(DataSpec.Parse(p.GetValue(Data)!, p.GetValue(Label)), description);
+            var spec = ForModel(DataSpec.Parse(p.GetValue(Data)!,
+                new DataSpecOptions { LabelColumn = p.GetValue(Label), IdColumn = p.GetValue(Id), Classes = p.GetValue(Classes) }), description);
             var (data, isTest) = spec.LoadEvaluationSet();
             using var _ = data;
             var split = isTest ? "test" : "all";
@@ -56,11 +59,11 @@ public static class EvalCommand
         return command;
     }
 
-    /// <summary>Images are read at the size and channel count the model was trained on.</summary>
+    /// <summary>Images are read at the size and channel count the model was trained on; CSV ids as the model's features allow.</summary>
     public static DataSpec ForModel(DataSpec spec, ModelDescription d) =>
         d.InputKind == InputKind.Image && spec.Kind != DataSourceKind.Csv
             ? spec with { ImageSize = (int)d.InputShape[^1], Channels = (int)d.InputShape[0] }
-            : spec;
+            : spec.Kind == DataSourceKind.Csv ? spec with { IdColumn = CsvReader.IdColumnFor(d.FeatureNames, spec.IdColumn) } : spec;
 
     public static void CheckCompatible(Dataset data, ModelDescription d, DataSpec spec)
     {

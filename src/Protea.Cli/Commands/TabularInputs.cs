@@ -15,7 +15,7 @@ public static class TabularInputs
         {
             foreach (var file in files)
             {
-                using var table = CsvReader.Read(file, d.LabelColumn);
+                using var table = CsvReader.Read(file, d.LabelColumn, CsvReader.IdColumnFor(d.FeatureNames));
                 if (d.FeatureNames is { } expected && !table.FeatureNames.SequenceEqual(expected))
                     throw new ProteaException($"{file}: feature columns {string.Join(", ", table.FeatureNames)} differ from the model's {string.Join(", ", expected)}; use the training file's layout");
                 parts.Add(table.Data.Inputs.clone());

@@ -35,6 +35,8 @@ public static class TrainCommand
     private static readonly Option<double?> Validation = new("--validation") { Description = "Fraction held out for per-epoch validation (0 = none)" };
     private static readonly Option<int?> Limit = new("--limit") { Description = "Train on a seeded random subset of N examples" };
     private static readonly Option<string?> Label = new("--label") { Description = "CSV label column (default: label/class/target, else the last column)" };
+    private static readonly Option<string?> Id = new("--id") { Description = "CSV id column, never a feature (default: a column named id, if any)" };
+    private static readonly Option<string?> Classes = new("--classes") { Description = "Only these classes: indices into the sorted class list (0-4,7) or names (cat,dog)" };
     private static readonly Option<int?> ImageSize = new("--image-size") { Description = "Resize images to SIZE x SIZE" };
     private static readonly Option<int?> Channels = new("--channels") { Description = "1 (grayscale) or 3 (RGB); default: what the images are" };
     private static readonly Option<int> Seed = new("--seed") { Description = "Seed for initialisation, shuffling and augmentation", DefaultValueFactory = _ => 0 };
@@ -47,11 +49,15 @@ public static class TrainCommand
         var command = new Command("train", "Train a classifier and write a run folder.")
         {
             Data, Out, Recipe, Arch, Head, Stem, Init, Epochs, BatchSize, Lr, Optimizer, Schedule, WeightDecay, LabelSmoothing,
-            CropPadding, Flip, Mixup, CutMix, Validation, Limit, Label, ImageSize, Channels, Seed, Threads, Resume, Json,
+            CropPadding, Flip, Mixup, CutMix, Validation, Limit, Label, Id, Classes, ImageSize, Channels, Seed, Threads, Resume, Json,
         };
         command.SetAction(p =>
         {
-            var spec = DataSpec.Parse(p.GetValue(Data)!, p.GetValue(Label), p.GetValue(ImageSize), p.GetValue(Channels));
+            var spec = DataSpec.Parse(p.GetValue(Data)!, new DataSpecOptions
+            {
+                LabelColumn = p.GetValue(Label), IdColumn = p.GetValue(Id), Classes = p.GetValue(Classes),
+                ImageSize = p.GetValue(ImageSize), Channels = p.GetValue(Channels),
+            });
             var r = Recipes.Get(p.GetValue(Recipe)!);
             var isTabular = spec.Kind == DataSourceKind.Csv;
             var options = r with

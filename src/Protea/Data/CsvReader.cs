@@ -6,16 +6,27 @@ using static TorchSharp.torch;
 namespace Protea.Data;
 
 /// <summary>
-/// Reads a CSV file (header row, RFC 4180 quoting) of numeric feature columns and one label column.
-/// An empty label marks an unlabelled example (label -1). Row numbers in messages are the line numbers
-/// an editor shows, the header being row 1.
+/// Reads a CSV file (header row, RFC 4180 quoting) of numeric feature columns, one label column and
+/// optionally one id column. An empty label marks an unlabelled example (label -1). Row numbers in messages
+/// and ids are the line numbers an editor shows, the header being row 1.
 /// </summary>
 public static class CsvReader
 {
     /// <summary>Column names tried, in order, when no label column is named; failing all, the last column is the label.</summary>
     public static IReadOnlyList<string> DefaultLabelColumns { get; } = ["label", "class", "target"];
 
-    public static TabularData Read(string path, string? labelColumn = null)
+    /// <summary>The column taken (any case) as the id column when none is named.</summary>
+    public const string DefaultIdColumn = "id";
+
+    /// <summary>Asks for no id column: every column but the label is a feature, rows are named by their row numbers.</summary>
+    public const string NoIdColumn = "";
+
+    /// <summary>
+    /// Reads the file. <paramref name="idColumn"/> names the column whose values name the rows (never a feature);
+    /// null takes a column called "id" when there is one, <see cref="NoIdColumn"/> none. Without an id column a
+    /// row's id is its row number.
+    /// </summary>
+    public static TabularData Read(string path, string? labelColumn = null, string? idColumn = null)
     {
         string text;
         try
@@ -36,12 +47,16 @@ public static class CsvReader
             throw new ProteaException($"{path}: column '{duplicate.Key}' appears more than once in the header; column names must be unique");
 
         int labelIndex = ChooseLabelColumn(path, header, labelColumn);
-        var featureIndices = Enumerable.Range(0, header.Count).Where(j => j != labelIndex).ToArray();
+        int idIndex = ChooseIdColumn(path, header, idColumn, labelIndex);
+        var featureIndices = Enumerable.Range(0, header.Count).Where(j => j != labelIndex && j != idIndex).ToArray();
         if (featureIndices.Length == 0)
-            throw new ProteaException($"{path}: only the label column '{header[labelIndex]}'; at least one numeric feature column is needed");
+            throw new ProteaException(
+                $"{path}: only the label column '{header[labelIndex]}'{(idIndex >= 0 ? $" and the id column '{header[idIndex]}'" : "")}; at least one numeric feature column is needed");
 
         var features = new List<float>();
         var labelTexts = new List<string>();
+        var ids = new List<string>();
+        var rowOfId = new Dictionary<string, int>(StringComparer.Ordinal);
         while (records.MoveNext())
         {
             var (row, fields) = records.Current;
@@ -50,6 +65,13 @@ public static class CsvReader
             foreach (int j in featureIndices)
                 features.Add(ParseFeature(path, row, header[j], fields[j]));
             labelTexts.Add(fields[labelIndex].Trim());
+            var id = idIndex >= 0 ? fields[idIndex].Trim() : row.ToString(CultureInfo.InvariantCulture);
+            if (id.Length == 0)
+                throw new ProteaException($"{path} row {row}: id column '{header[idIndex]}' is empty; every row needs an id");
+            if (!rowOfId.TryAdd(id, row))
+                throw new ProteaException(
+                    $"{path} row {row}: id '{id}' in column '{header[idIndex]}' was already used in row {rowOfId[id]}; ids must be unique");
+            ids.Add(id);
         }
         if (labelTexts.Count == 0)
             throw new ProteaException($"{path}: header only, no data rows");
@@ -60,9 +82,23 @@ public static class CsvReader
 
         var inputs = empty([labels.Length, featureIndices.Length], ScalarType.Float32);
         inputs.bytes = MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(features));
-        var dataset = new Dataset(inputs, labels, classNames, InputKind.Tabular, path);
-        return new TabularData(dataset, featureIndices.Select(j => header[j]).ToList(), header[labelIndex]);
+        var dataset = new Dataset(inputs, labels, classNames, InputKind.Tabular, path, ids);
+        return new TabularData(dataset, featureIndices.Select(j => header[j]).ToList(), header[labelIndex])
+        {
+            IdColumn = idIndex >= 0 ? header[idIndex] : null,
+        };
     }
+
+    /// <summary>
+    /// The id column to ask for when reading a file for a model with these feature names: none when the
+    /// model took the default id column as a feature (models trained before id columns were recognised),
+    /// else <paramref name="requested"/>.
+    /// </summary>
+    public static string? IdColumnFor(IReadOnlyList<string>? featureNames, string? requested = null) =>
+        requested is null && featureNames is not null
+            && featureNames.Any(n => string.Equals(n, DefaultIdColumn, StringComparison.OrdinalIgnoreCase))
+            ? NoIdColumn
+            : requested;
 
     private static int ChooseLabelColumn(string path, List<string> header, string? labelColumn)
     {
@@ -76,11 +112,34 @@ public static class CsvReader
             return header.Count - 1;
         }
 
-        int exact = header.IndexOf(labelColumn);
+        return FindColumn(header, labelColumn)
+            ?? throw new ProteaException($"{path}: no column '{labelColumn}'; columns are {string.Join(", ", header)}", "label_column");
+    }
+
+    /// <summary>The id column's index, or -1 for none.</summary>
+    private static int ChooseIdColumn(string path, List<string> header, string? idColumn, int labelIndex)
+    {
+        if (idColumn == NoIdColumn)
+            return -1;
+        if (idColumn is null)
+        {
+            int found = header.FindIndex(h => string.Equals(h, DefaultIdColumn, StringComparison.OrdinalIgnoreCase));
+            return found == labelIndex ? -1 : found;
+        }
+        int named = FindColumn(header, idColumn)
+            ?? throw new ProteaException($"{path}: no column '{idColumn}' for the ids; columns are {string.Join(", ", header)}", "id_column");
+        if (named == labelIndex)
+            throw new ProteaException($"{path}: column '{header[named]}' cannot be both the label and the id column", "id_column");
+        return named;
+    }
+
+    /// <summary>The column named exactly so, or failing that the only one named so in another case.</summary>
+    private static int? FindColumn(List<string> header, string name)
+    {
+        int exact = header.IndexOf(name);
         if (exact >= 0) return exact;
-        var loose = header.Select((h, j) => (h, j)).Where(p => string.Equals(p.h, labelColumn, StringComparison.OrdinalIgnoreCase)).ToList();
-        if (loose.Count == 1) return loose[0].j;
-        throw new ProteaException($"{path}: no column '{labelColumn}'; columns are {string.Join(", ", header)}");
+        var loose = header.Select((h, j) => (h, j)).Where(p => string.Equals(p.h, name, StringComparison.OrdinalIgnoreCase)).ToList();
+        return loose.Count == 1 ? loose[0].j : null;
     }
 
     private static float ParseFeature(string path, int row, string column, string field)

@@ -1,8 +1,9 @@
 namespace Protea.Data;
 
 /// <summary>
-/// A parsed <c>--data</c> argument: the built-in <c>fashion-mnist</c>, a directory of class folders
-/// (optionally split into <c>train/</c> and <c>test/</c>), or a CSV file with a label column.
+/// A parsed data request: the built-in <c>fashion-mnist</c>, a directory of class folders (optionally
+/// split into <c>train/</c> and <c>test/</c>, each optionally with an <c>unlabelled/</c> folder), or a CSV
+/// file with a label column and optionally an id column; optionally only some of its classes.
 /// Parsing checks only the shape of the request; <see cref="Load"/> reads and validates the data.
 /// </summary>
 public sealed record DataSpec(
@@ -14,60 +15,90 @@ public sealed record DataSpec(
 {
     public const string FashionMnistName = "fashion-mnist";
 
-    /// <summary>Largest accepted <c>--image-size</c>; beyond this a preloaded data set would not fit in memory anyway.</summary>
+    /// <summary>Largest accepted image size; beyond this a preloaded data set would not fit in memory anyway.</summary>
     public const int MaxImageSize = 4096;
 
-    public static DataSpec Parse(string spec, string? labelColumn = null, int? imageSize = null, int? channels = null)
-    {
-        if (string.IsNullOrWhiteSpace(spec))
-            throw new ProteaException("--data is empty: give 'fashion-mnist', a directory of class folders or a .csv file");
-        if (imageSize is { } size && (size < 1 || size > MaxImageSize))
-            throw new ProteaException($"--image-size {size}: must be between 1 and {MaxImageSize}");
-        if (channels is { } c && c != 1 && c != 3)
-            throw new ProteaException($"--channels {c}: must be 1 (grayscale) or 3 (RGB)");
+    /// <summary>CSV: the id column asked for (null: the default, see <see cref="DataSpecOptions.IdColumn"/>).</summary>
+    public string? IdColumn { get; init; }
 
-        DataSpec parsed;
+    /// <summary>The class subset as written (see <see cref="ClassSubset"/>), or null for all classes.</summary>
+    public string? Classes { get; init; }
+
+    public static DataSpec Parse(string spec, DataSpecOptions? options = null)
+    {
+        var o = options ?? new DataSpecOptions();
+        if (string.IsNullOrWhiteSpace(spec))
+            throw new ProteaException("no data given: give 'fashion-mnist', a directory of class folders or a .csv file", "data");
+        if (o.ImageSize is { } size && (size < 1 || size > MaxImageSize))
+            throw new ProteaException($"image size {size}: must be between 1 and {MaxImageSize}", "image_size");
+        if (o.Channels is { } c && c != 1 && c != 3)
+            throw new ProteaException($"channels {c}: must be 1 (grayscale) or 3 (RGB)", "channels");
+        if (o.Classes is not null)
+            ClassSubset.Parse(o.Classes); // the writing is checked now, the names once the data is read
+
+        DataSourceKind kind;
+        string path = spec;
         if (string.Equals(spec, FashionMnistName, StringComparison.OrdinalIgnoreCase))
-            parsed = new DataSpec(DataSourceKind.FashionMnist, FashionMnistDataset.DefaultDirectory, labelColumn, imageSize, channels);
+            (kind, path) = (DataSourceKind.FashionMnist, FashionMnistDataset.DefaultDirectory);
         else if (Directory.Exists(spec))
-            parsed = new DataSpec(DataSourceKind.ImageFolder, spec, labelColumn, imageSize, channels);
+            kind = DataSourceKind.ImageFolder;
         else if (File.Exists(spec) && string.Equals(System.IO.Path.GetExtension(spec), ".csv", StringComparison.OrdinalIgnoreCase))
-            parsed = new DataSpec(DataSourceKind.Csv, spec, labelColumn, imageSize, channels);
+            kind = DataSourceKind.Csv;
         else
         {
             var why = File.Exists(spec) ? " (it is a file without the .csv extension)" : " (no such file or directory)";
-            throw new ProteaException($"--data {spec}: not '{FashionMnistName}', a directory of class folders or a .csv file{why}");
+            throw new ProteaException($"{spec}: not '{FashionMnistName}', a directory of class folders or a .csv file{why}", "data");
         }
 
-        if (parsed.Kind != DataSourceKind.Csv && labelColumn is not null)
-            throw new ProteaException($"--label {labelColumn}: only CSV data has a label column; --data {spec} takes labels from its layout");
-        if (parsed.Kind == DataSourceKind.Csv && (imageSize is not null || channels is not null))
-            throw new ProteaException($"--data {spec}: --image-size and --channels apply to images, not to CSV data");
-        return parsed;
+        if (kind != DataSourceKind.Csv && o.LabelColumn is not null)
+            throw new ProteaException($"label column '{o.LabelColumn}': only CSV data has a label column; {spec} takes labels from its layout", "label_column");
+        if (kind != DataSourceKind.Csv && o.IdColumn is not null)
+            throw new ProteaException($"id column '{o.IdColumn}': only CSV data has an id column; {spec} names its images by their paths", "id_column");
+        if (kind == DataSourceKind.Csv && (o.ImageSize is not null || o.Channels is not null))
+            throw new ProteaException($"{spec}: image size and channels apply to images, not to CSV data", o.ImageSize is not null ? "image_size" : "channels");
+        return new DataSpec(kind, path, o.LabelColumn, o.ImageSize, o.Channels) { IdColumn = o.IdColumn, Classes = o.Classes };
     }
+
+    private ClassSubset? Subset => Classes is null ? null : ClassSubset.Parse(Classes);
 
     /// <summary>Reads the whole data set into memory; user mistakes in the data throw <see cref="ProteaException"/>.</summary>
     public DataSplits Load() => Kind switch
     {
-        DataSourceKind.FashionMnist => FashionMnistDataset.Load(Path, ImageSize, Channels),
-        DataSourceKind.ImageFolder => ImageFolderReader.Load(Path, ImageSize, Channels),
-        DataSourceKind.Csv => CsvReader.Read(Path, LabelColumn).ToSplits(),
+        DataSourceKind.FashionMnist => Select(FashionMnistDataset.Load(Path, ImageSize, Channels)),
+        DataSourceKind.ImageFolder => ImageFolderReader.Load(Path, ImageSize, Channels, Subset),
+        DataSourceKind.Csv => Select(CsvReader.Read(Path, LabelColumn, IdColumn).ToSplits()),
         _ => throw new InvalidOperationException($"unknown data source kind {Kind}"),
     };
 
     /// <summary>
     /// What evaluation runs on: the source's own test split when it has one, else all of it. Reads
-    /// only the test files where the source keeps them apart (Fashion-MNIST).
+    /// only the test split where the source keeps it apart (Fashion-MNIST, a folder with <c>test/</c>).
     /// </summary>
     public (Dataset Data, bool IsTestSplit) LoadEvaluationSet()
     {
-        if (Kind == DataSourceKind.FashionMnist)
-            return (FashionMnistDataset.LoadTest(Path, ImageSize, Channels), true);
-        var splits = Load();
-        if (splits.Test is null)
-            return (splits.Train, false);
-        splits.Train.Dispose();
-        return (splits.Test, true);
+        switch (Kind)
+        {
+            case DataSourceKind.FashionMnist:
+                return (Select(new DataSplits(FashionMnistDataset.LoadTest(Path, ImageSize, Channels), null)).Train, true);
+            case DataSourceKind.ImageFolder:
+                return ImageFolderReader.LoadEvaluationSet(Path, ImageSize, Channels, Subset);
+            default:
+                return (Load().Train, false);
+        }
+    }
+
+    /// <summary>The class subset applied to data read whole; <paramref name="splits"/> is disposed when a subset replaces it.</summary>
+    private DataSplits Select(DataSplits splits)
+    {
+        if (Subset is not { } subset) return splits;
+        try
+        {
+            return splits.SelectClasses(subset);
+        }
+        finally
+        {
+            splits.Dispose();
+        }
     }
 
     public override string ToString() => Kind == DataSourceKind.FashionMnist ? FashionMnistName : Path;

@@ -9,6 +9,38 @@ public sealed record DataSplits(Dataset Train, Dataset? Test) : IDisposable
     /// <summary>The CSV column the labels came from; null for images.</summary>
     public string? LabelColumn { get; init; }
 
+    /// <summary>The CSV column the ids came from; null for images and for CSV rows named by their row numbers.</summary>
+    public string? IdColumn { get; init; }
+
+    /// <summary>
+    /// Only the classes <paramref name="subset"/> chooses, in both splits (see <see cref="Dataset.SelectClasses"/>);
+    /// new datasets, this one left as it is. Chosen classes without a single training example are an error.
+    /// </summary>
+    public DataSplits SelectClasses(ClassSubset subset)
+    {
+        var chosen = subset.Resolve(Train.ClassNames);
+        var train = Train.SelectClasses(chosen);
+        try
+        {
+            RequireExamples(train, subset);
+            var test = Test?.SelectClasses(chosen);
+            return new DataSplits(train, test) { FeatureNames = FeatureNames, LabelColumn = LabelColumn, IdColumn = IdColumn };
+        }
+        catch
+        {
+            train.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Throws when <paramref name="data"/> holds no example of the chosen classes.</summary>
+    internal static void RequireExamples(Dataset data, ClassSubset subset)
+    {
+        if (!data.Labels.Any(l => l >= 0))
+            throw new ProteaException(
+                $"{data.Source}: no examples of the classes '{subset}' ({string.Join(", ", data.ClassNames)})", ClassSubset.Field);
+    }
+
     public void Dispose()
     {
         Train.Dispose();

@@ -25,10 +25,10 @@ public static class FashionMnistDataset
             throw new ArgumentOutOfRangeException(nameof(channels), c, "must be 1 or 3");
         if (imageSize is < 1)
             throw new ArgumentOutOfRangeException(nameof(imageSize), imageSize, "must be at least 1");
-        var train = LoadSplit(directory, "train", imageSize, channels);
+        var train = LoadSplit(directory, "train", "train", imageSize, channels);
         try
         {
-            var test = LoadSplit(directory, "t10k", imageSize, channels);
+            var test = LoadSplit(directory, "t10k", "test", imageSize, channels);
             return new DataSplits(train, test);
         }
         catch
@@ -40,9 +40,10 @@ public static class FashionMnistDataset
 
     /// <summary>Only the official 10,000-image test set (what evaluation needs), without reading the training set.</summary>
     public static Dataset LoadTest(string directory = DefaultDirectory, int? imageSize = null, int? channels = null) =>
-        LoadSplit(directory, "t10k", imageSize, channels);
+        LoadSplit(directory, "t10k", "test", imageSize, channels);
 
-    private static Dataset LoadSplit(string directory, string prefix, int? imageSize, int? channels)
+    /// <summary>One split; each image's id is the split and its index in the official file ("train/12345", "test/17").</summary>
+    private static Dataset LoadSplit(string directory, string prefix, string split, int? imageSize, int? channels)
     {
         var imagesPath = Find(directory, $"{prefix}-images-idx3-ubyte");
         var labelsPath = Find(directory, $"{prefix}-labels-idx1-ubyte");
@@ -55,7 +56,8 @@ public static class FashionMnistDataset
                     $"{labelsPath}: label {labels[i]} of example {i} is not a Fashion-MNIST class (0..{ClassNames.Count - 1})");
             }
         var conformed = Conform(images, imageSize, channels);
-        return new Dataset(conformed, labels, ClassNames, InputKind.Image, imagesPath);
+        var ids = Enumerable.Range(0, labels.Length).Select(i => $"{split}/{i}").ToArray();
+        return new Dataset(conformed, labels, ClassNames, InputKind.Image, imagesPath, ids);
     }
 
     private static string Find(string directory, string baseName)

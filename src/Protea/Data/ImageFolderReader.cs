@@ -3,55 +3,92 @@ namespace Protea.Data;
 /// <summary>
 /// Reads a directory with one sub-folder of images per class (torchvision's ImageFolder layout), or one
 /// with <c>train/</c> and optional <c>test/</c> folders each laid out that way. Class names are the sorted
-/// union of the folder names, so a class has the same index in both splits.
+/// union of the folder names, so a class has the same index in both splits. A folder named
+/// <c>unlabelled</c> beside the class folders holds images of no class (label -1). Each image's id is its
+/// path relative to the directory, with '/' separators ("train/cat/1.png").
 /// </summary>
 public static class ImageFolderReader
 {
     public const string TrainFolder = "train";
     public const string TestFolder = "test";
+    public const string UnlabelledFolder = "unlabelled";
 
     /// <summary>
     /// Loads all images as uint8 [N, C, H, W]. <paramref name="imageSize"/> resizes to a square side;
     /// without it every image must have the same size. <paramref name="channels"/> is 1 or 3; without it,
-    /// 1 when every image is grayscale, else 3.
+    /// 1 when every image is grayscale, else 3. <paramref name="classes"/> keeps only those classes
+    /// (the other folders are not read).
     /// </summary>
-    public static DataSplits Load(string directory, int? imageSize = null, int? channels = null)
+    public static DataSplits Load(string directory, int? imageSize = null, int? channels = null, ClassSubset? classes = null)
     {
-        if (!Directory.Exists(directory))
-            throw new ProteaException($"{directory}: no such directory");
+        var roots = SplitRoots(directory);
+        var datasets = Read(directory, roots, roots, imageSize, channels, classes);
+        return new DataSplits(datasets[0], datasets.Count > 1 ? datasets[1] : null);
+    }
+
+    /// <summary>
+    /// What evaluation runs on: <c>test/</c> when the directory has one (the images in <c>train/</c> are
+    /// not read; only its folder names count, so class indices are those of training), else all images.
+    /// </summary>
+    public static (Dataset Data, bool IsTestSplit) LoadEvaluationSet(string directory, int? imageSize = null, int? channels = null,
+        ClassSubset? classes = null)
+    {
+        var roots = SplitRoots(directory);
+        bool hasTest = roots.Count > 1;
+        var data = Read(directory, roots, hasTest ? [roots[1]] : roots, imageSize, channels, classes)[0];
+        return (data, hasTest);
+    }
+
+    /// <summary>
+    /// Reads the images of <paramref name="load"/> (some of <paramref name="roots"/>), class names being the
+    /// union over all <paramref name="roots"/>; each file is probed once and decoded once.
+    /// </summary>
+    private static List<Dataset> Read(string directory, List<string> roots, List<string> load, int? imageSize, int? channels,
+        ClassSubset? classes)
+    {
         if (channels is { } c && c != 1 && c != 3)
             throw new ArgumentOutOfRangeException(nameof(channels), c, "must be 1 or 3");
         if (imageSize is < 1)
             throw new ArgumentOutOfRangeException(nameof(imageSize), imageSize, "must be at least 1");
 
-        var roots = SplitRoots(directory);
-        // Per split, its class folders in sorted order with their images in sorted order.
-        var headers = roots
-            .Select(root => ListClassFolders(root).Select(name => (Name: name, Images: ProbeClassFolder(Path.Combine(root, name)))).ToList())
+        var folders = roots.ToDictionary(root => root, ListFolders);
+        var allClasses = folders.Values.SelectMany(names => names).Where(n => n != UnlabelledFolder)
+            .Distinct().Order(StringComparer.Ordinal).ToList();
+        if (allClasses.Count == 0)
+            throw new ProteaException(
+                $"{directory}: no class folders; put each class's images in its own sub-folder, e.g. {Path.Combine(roots[0], "cat", "1.png")}");
+        var chosen = classes?.Resolve(allClasses) ?? Enumerable.Range(0, allClasses.Count).ToArray();
+        var classNames = chosen.Select(i => allClasses[i]).ToList();
+        var labelOf = classNames.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => (long)p.i);
+        labelOf[UnlabelledFolder] = -1;
+
+        // Per split, its folders in sorted order with their images in sorted order.
+        var headers = load
+            .Select(root => folders[root].Where(labelOf.ContainsKey)
+                .Select(name => (Label: labelOf[name], Images: name == UnlabelledFolder
+                    ? FindImages(Path.Combine(root, name))
+                    : ProbeClassFolder(Path.Combine(root, name))))
+                .ToList())
             .ToList();
-        var classNames = headers.SelectMany(split => split.Select(c => c.Name)).Distinct().Order(StringComparer.Ordinal).ToList();
-        var all = headers.SelectMany(split => split.SelectMany(c => c.Images)).ToList();
+        if (classes is not null && !headers[0].Any(f => f.Label >= 0))
+            throw new ProteaException(
+                $"{load[0]}: no examples of the classes '{classes}' ({string.Join(", ", classNames)})", ClassSubset.Field);
+        var all = headers.SelectMany(split => split.SelectMany(f => f.Images)).ToList();
+        if (all.Count == 0)
+            throw new ProteaException($"{load[0]}: no images to read; add some to its class folders");
         int outChannels = channels ?? (all.All(h => h.IsGray) ? 1 : 3);
         var (height, width) = imageSize is { } side ? (side, side) : CommonSize(directory, all);
 
         var datasets = new List<Dataset>();
         try
         {
-            for (int s = 0; s < roots.Count; s++)
+            for (int s = 0; s < load.Count; s++)
             {
-                var files = new List<string>();
-                var labels = new List<long>();
-                foreach (var (name, images) in headers[s])
-                {
-                    long label = classNames.IndexOf(name);
-                    foreach (var image in images)
-                    {
-                        files.Add(image.Path);
-                        labels.Add(label);
-                    }
-                }
+                var files = headers[s].SelectMany(f => f.Images.Select(image => image.Path)).ToList();
+                var labels = headers[s].SelectMany(f => f.Images.Select(_ => f.Label)).ToArray();
+                var ids = files.Select(f => Path.GetRelativePath(directory, f).Replace(Path.DirectorySeparatorChar, '/')).ToArray();
                 var tensor = ImageDecoder.DecodeMany(files, outChannels, height, width);
-                datasets.Add(new Dataset(tensor, labels.ToArray(), classNames, InputKind.Image, roots[s]));
+                datasets.Add(new Dataset(tensor, labels, classNames, InputKind.Image, load[s], ids));
             }
         }
         catch
@@ -59,7 +96,7 @@ public static class ImageFolderReader
             foreach (var d in datasets) d.Dispose();
             throw;
         }
-        return new DataSplits(datasets[0], datasets.Count > 1 ? datasets[1] : null);
+        return datasets;
     }
 
     /// <summary>
@@ -86,6 +123,8 @@ public static class ImageFolderReader
     /// <summary>[directory] for the plain layout, [train, test?] when the directory has a <c>train/</c> folder.</summary>
     private static List<string> SplitRoots(string directory)
     {
+        if (!Directory.Exists(directory))
+            throw new ProteaException($"{directory}: no such directory", "data");
         var folders = VisibleSubfolders(directory);
         bool hasTrain = folders.Contains(TrainFolder), hasTest = folders.Contains(TestFolder);
         if (!hasTrain && !hasTest)
@@ -100,7 +139,8 @@ public static class ImageFolderReader
         return hasTest ? [Path.Combine(directory, TrainFolder), Path.Combine(directory, TestFolder)] : [Path.Combine(directory, TrainFolder)];
     }
 
-    private static List<string> ListClassFolders(string root)
+    /// <summary>The class folders and the <c>unlabelled/</c> folder of a split, sorted.</summary>
+    private static List<string> ListFolders(string root)
     {
         var names = VisibleSubfolders(root);
         if (names.Count == 0)
@@ -132,7 +172,7 @@ public static class ImageFolderReader
         if (other is not null)
             throw new ProteaException(
                 $"{directory}: images differ in size ({first.Path} is {first.Width}x{first.Height}, {other.Path} is {other.Width}x{other.Height}); " +
-                "pass --image-size N to resize them all to NxN");
+                "give an image size N to resize them all to NxN", "image_size");
         return (first.Height, first.Width);
     }
 }

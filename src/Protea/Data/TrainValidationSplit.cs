@@ -31,7 +31,7 @@ public static class TrainValidationSplit
     public static (long[] Train, long[] Validation) Indices(IReadOnlyList<long> labels, double validationFraction, int seed)
     {
         if (!(validationFraction >= 0 && validationFraction < 1))
-            throw new ProteaException($"validation fraction {validationFraction}: must be at least 0 and below 1");
+            throw new ProteaException($"validation fraction {validationFraction}: must be at least 0 and below 1", "validation_fraction");
 
         var random = new Random(seed);
         bool anyLabelled = labels.Any(l => l >= 0);

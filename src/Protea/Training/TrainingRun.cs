@@ -32,7 +32,7 @@ public static class TrainingRun
         var wall = Stopwatch.StartNew();
         if (options.Init is not null) PretrainedWeights.RequireSupported(options.Architecture);
         using var splits = spec.Load();
-        using var pool = options.Limit is { } limit ? Limited(splits.Train, limit, options.Seed) : null;
+        using var pool = options.Limit is { } limit ? splits.Train.Sample(limit, options.Seed) : null;
         var all = pool ?? splits.Train;
         var fraction = options.ValidationFraction ?? (splits.Test is null ? TrainOptions.DefaultValidationFraction : 0);
         var (train, heldOut) = fraction > 0
@@ -78,14 +78,6 @@ public static class TrainingRun
             if (!ReferenceEquals(train, all)) train.Dispose();
             heldOut?.Dispose();
         }
-    }
-
-    private static Dataset Limited(Dataset data, int limit, int seed)
-    {
-        if (limit < 1) throw new ProteaException("--limit must be at least 1");
-        var order = Enumerable.Range(0, data.Count).Select(i => (long)i).ToArray();
-        new Random(seed).Shuffle(order);
-        return data.Subset(order.Take(limit).Order().ToArray());
     }
 
     private static void WriteOutputs(Result r, TrainOptions options, TrainingPlatform platform)

@@ -76,7 +76,8 @@ public sealed class ImageFolderReaderTests
         Solid(dir.File("a/1.png"), 4, Orange);
         Solid(dir.File("b/1.png"), 6, Orange);
         var e = Assert.Throws<ProteaException>(() => ImageFolderReader.Load(dir.Path));
-        Assert.Contains("--image-size", e.Message);
+        Assert.Equal("image_size", e.Field);
+        Assert.Contains("give an image size N", e.Message);
         Assert.Contains("4x4", e.Message);
         Assert.Contains("6x6", e.Message);
     }

@@ -1,0 +1,26 @@
+namespace Protea.Data;
+
+/// <summary>
+/// How to read a data source, beside naming it (<see cref="DataSpec.Parse"/>). Every setting is optional;
+/// each applies to the kinds of data noted, and giving one to another kind is a user error.
+/// </summary>
+public sealed record DataSpecOptions
+{
+    /// <summary>CSV: the label column (default: label, class or target, else the last column).</summary>
+    public string? LabelColumn { get; init; }
+
+    /// <summary>
+    /// CSV: the column that names each row, never a feature (default: a column called "id", any case, when
+    /// there is one; <see cref="CsvReader.NoIdColumn"/> for none, rows then named by their row numbers).
+    /// </summary>
+    public string? IdColumn { get; init; }
+
+    /// <summary>Images: resize to this square side.</summary>
+    public int? ImageSize { get; init; }
+
+    /// <summary>Images: 1 (grayscale) or 3 (RGB); default what the images are.</summary>
+    public int? Channels { get; init; }
+
+    /// <summary>Any kind: keep only these classes, as <see cref="ClassSubset"/> writes them ("0-4", "cat,dog").</summary>
+    public string? Classes { get; init; }
+}
