@@ -61,7 +61,7 @@ public static class OnnxModelFile
         }
         catch (Exception e) when (e is InvalidDataException or IOException)
         {
-            throw new ProteaException($"{path}: not a valid ONNX file ({e.Message}); export it again with `protea export --format onnx`");
+            throw new ProteaException($"{path}: not a valid ONNX file ({e.Message}); export the model to ONNX again");
         }
     }
 
@@ -70,7 +70,7 @@ public static class OnnxModelFile
     {
         var path = ModelBundle.WeightsPath(modelDir);
         if (!File.Exists(path))
-            throw new ProteaException($"{path}: file not found; {modelDir} is not a complete Protea model directory");
+            throw new ProteaException($"{path}: file not found; {modelDir} is not a complete Protea model directory", "model");
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         return Convert.ToHexStringLower(SHA256.HashData(stream));
     }

@@ -69,7 +69,7 @@ public static class TrainingRun
             new ModelBundle(described, bundle.Model).Save(outDir);
             var result = new Result(outDir, spec.ToString(), evaluatedOn, metrics, training.Epochs, training.TrainSeconds,
                 training.ExamplesPerSecond, wall.Elapsed.TotalSeconds, train.Count, heldOut?.Count ?? 0, splits.Test?.Count ?? 0);
-            WriteOutputs(result, options);
+            WriteOutputs(result, options, monitored: heldOut is not null ? "validation" : "test");
             return result;
         }
         finally
@@ -87,11 +87,11 @@ public static class TrainingRun
         return data.Subset(order.Take(limit).Order().ToArray());
     }
 
-    private static void WriteOutputs(Result r, TrainOptions options)
+    private static void WriteOutputs(Result r, TrainOptions options, string monitored)
     {
         AtomicFile.WriteAllText(Path.Combine(r.OutDir, MetricsFile), JsonSerializer.Serialize(r, ProteaJson.Options));
         ConfusionPlot.Save(Path.Combine(r.OutDir, ConfusionFile), r.Metrics.Confusion, r.Metrics.PerClass.Select(c => c.Class).ToList());
-        TrainingCurvesPlot.Save(Path.Combine(r.OutDir, CurvesFile), r.Epochs);
+        TrainingCurvesPlot.Save(Path.Combine(r.OutDir, CurvesFile), r.Epochs, monitored: monitored);
         RunReport.Write(Path.Combine(r.OutDir, ReportFile), new RunSummary
         {
             Architecture = options.Architecture,
