@@ -3,47 +3,20 @@
 
 Usage: pytorch_reference.py infer MODEL_DIR THREADS   -> JSON: batch-1000 img/s, batch-1 img/s, p50/p99 ms
        pytorch_reference.py eval  MODEL_DIR THREADS   -> JSON: accuracy (the whole process is what is timed)
-Reads model.safetensors itself (8-byte header length, JSON header, raw little-endian data)."""
-import gzip, json, struct, sys, time
-import numpy as np, torch, torch.nn as nn
+The network and the safetensors reader are tests/python/protea_reference.py's (one definition for tests and bench)."""
+import gzip, json, os, sys, time
+import numpy as np, torch
+
+# The reference network is defined once, for the tests and the bench: tests/python/protea_reference.py.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "python"))
+from protea_reference import load_model as load_reference  # noqa: E402
 
 D = "/usr/share/datasets/fashion-mnist/"
-DTYPES = {"F32": np.float32, "I64": np.int64, "F64": np.float64}
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        b, e = info["data_offsets"]
-        out[name] = torch.from_numpy(np.frombuffer(data[8 + n + b:8 + n + e], DTYPES[info["dtype"]]).reshape(info["shape"]).copy())
-    return out
-
-def cnn(num_classes):
-    def block(i, o):
-        return [nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True)]
-    return nn.Sequential(*block(1, 32), *block(32, 32), nn.MaxPool2d(2), *block(32, 64), *block(64, 64), nn.MaxPool2d(2),
-                         *block(64, 128), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, num_classes))
 
 def load_model(model_dir):
-    desc = json.load(open(model_dir + "/model.json"))
-    sd = read_safetensors(model_dir + "/model.safetensors")
-    m = cnn(len(desc["class_names"]))
-    # Sequential indices of the conv/bn layers of the five blocks, and the head.
-    mapping = {}
-    for k, (ci, bi) in enumerate([(0, 1), (3, 4), (7, 8), (10, 11), (14, 15)], start=1):
-        for p in ["weight"]:
-            mapping[f"backbone.block{k}.conv.{p}"] = f"{ci}.{p}"
-        for p in ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]:
-            mapping[f"backbone.block{k}.bn.{p}"] = f"{bi}.{p}"
-    mapping["head.weight"], mapping["head.bias"] = "19.weight", "19.bias"
-    m.load_state_dict({mapping[k]: v for k, v in sd.items()})
-    norm = desc["normalization"]
-    return m.eval(), norm
+    m, desc, _ = load_reference(model_dir)
+    return m, desc["normalization"]
 
 def test_set(norm):
     with gzip.open(D + "t10k-images-idx3-ubyte.gz") as f:

@@ -2,7 +2,6 @@ using System.CommandLine;
 using Protea.Data;
 using Protea.Deploy;
 using Protea.Evaluation;
-using Protea.Models;
 
 namespace Protea.Cli.Commands;
 
@@ -30,56 +29,25 @@ public static class EvalCommand
         { Model, Data, Label, Id, Classes, Engine, Threads, Json };
         command.SetAction(p =>
         {
-            InferenceEngines.ParseChoice(p.GetValue(Engine)); // a bad --engine fails before any data is read
+            var choice = InferenceEngines.ParseChoice(p.GetValue(Engine)); // a bad --engine fails before any data is read
             var modelDir = p.GetValue(Model)!;
-            var description = ModelBundle.ReadDescription(modelDir);
-            var spec = ForModel(DataSpec.Parse(p.GetValue(Data)!,
-                new DataSpecOptions { LabelColumn = p.GetValue(Label), IdColumn = p.GetValue(Id), Classes = p.GetValue(Classes) }), description);
-            var (data, isTest) = spec.LoadEvaluationSet();
-            using var _ = data;
-            var split = isTest ? "test" : "all";
-            CheckCompatible(data, description, spec);
-            using var engine = EngineOpener.Open(console, modelDir, p.GetValue(Engine), p.GetValue(Threads));
-            var output = InferenceEngines.RunAll(engine, data);
-            var labels = MapLabels(data, description);
-            var report = ClassificationMetrics.Evaluate(output.Logits, labels, description.ClassNames);
+            HostSetup.SetTorchThreads(p.GetValue(Threads));
+            var result = Evaluator.Evaluate(modelDir, DataSpec.Parse(p.GetValue(Data)!,
+                new DataSpecOptions { LabelColumn = p.GetValue(Label), IdColumn = p.GetValue(Id), Classes = p.GetValue(Classes) }), choice, p.GetValue(Threads));
+            if (result.PassedOverExport) HostSetup.NoteStaleExport(console, modelDir);
             if (p.GetValue(Json))
             {
                 // The metrics at top level (the documented contract), plus where they came from.
-                var json = System.Text.Json.JsonSerializer.SerializeToNode(report, IO.ProteaJson.Options)!.AsObject();
-                json["engine"] = engine.Name;
-                json["data"] = spec.ToString();
-                json["split"] = split;
+                var json = System.Text.Json.JsonSerializer.SerializeToNode(result.Report, IO.ProteaJson.Options)!.AsObject();
+                json["engine"] = result.Engine;
+                json["data"] = result.Data;
+                json["split"] = result.Split;
                 console.WriteJson(json);
             }
             else
-                SummaryTable.Write(console, $"{modelDir} on {spec} ({split} split, {engine.Name} engine)", report);
+                SummaryTable.Write(console, $"{modelDir} on {result.Data} ({result.Split} split, {result.Engine} engine)", result.Report);
             return 0;
         });
         return command;
-    }
-
-    /// <summary>Images are read at the size and channel count the model was trained on; CSV ids as the model's features allow.</summary>
-    public static DataSpec ForModel(DataSpec spec, ModelDescription d) =>
-        d.InputKind == InputKind.Image && spec.Kind != DataSourceKind.Csv
-            ? spec with { ImageSize = (int)d.InputShape[^1], Channels = (int)d.InputShape[0] }
-            : spec.Kind == DataSourceKind.Csv ? spec with { IdColumn = CsvReader.IdColumnFor(d.FeatureNames, spec.IdColumn) } : spec;
-
-    public static void CheckCompatible(Dataset data, ModelDescription d, DataSpec spec)
-    {
-        if (data.Kind != d.InputKind)
-            throw new ProteaException($"--data {spec}: {data.Kind.ToString().ToLowerInvariant()} data, but the model takes {d.InputKind.ToString().ToLowerInvariant()} input");
-        if (!data.ExampleShape.SequenceEqual(d.InputShape))
-            throw new ProteaException($"--data {spec}: examples have shape [{string.Join(", ", data.ExampleShape)}], the model takes [{string.Join(", ", d.InputShape)}]");
-    }
-
-    /// <summary>Re-indexes the data's labels into the model's class list by name; unknown names count as unlabelled.</summary>
-    public static long[] MapLabels(Dataset data, ModelDescription d)
-    {
-        var index = d.ClassNames.Select((name, i) => (name, i)).ToDictionary(x => x.name, x => (long)x.i);
-        var unknown = data.ClassNames.Where(n => !index.ContainsKey(n)).ToList();
-        if (unknown.Count == data.ClassNames.Count)
-            throw new ProteaException($"{data.Source}: none of its classes ({string.Join(", ", data.ClassNames.Take(5))}) are classes of the model ({string.Join(", ", d.ClassNames.Take(5))})");
-        return data.Labels.Select(l => l >= 0 && index.TryGetValue(data.ClassNames[(int)l], out var m) ? m : -1).ToArray();
     }
 }

@@ -7,8 +7,9 @@ namespace Protea.Data;
 public sealed record ImageHeader(string Path, int Width, int Height, bool IsGray);
 
 /// <summary>
-/// Decodes PNG/JPEG (also WebP, BMP, GIF) files with SkiaSharp into uint8 [C, H, W], resizing and
-/// converting to the requested channel count. The file's content decides what it is, not its extension.
+/// Decodes PNG/JPEG (also WebP, BMP, GIF) files, byte arrays or streams with SkiaSharp into uint8
+/// [C, H, W], resizing and converting to the requested channel count. The content decides what it is,
+/// not a file extension; a path and its bytes decode to the same pixels.
 /// </summary>
 public static class ImageDecoder
 {
@@ -38,22 +39,56 @@ public static class ImageDecoder
     {
         var buffer = new byte[channels * height * width];
         DecodeInto(path, channels, height, width, buffer);
+        return AsTensor(buffer, channels, height, width);
+    }
+
+    /// <summary>
+    /// One image held in memory (an upload) as uint8 [channels, height, width]; <paramref name="name"/>
+    /// stands for it in messages.
+    /// </summary>
+    public static Tensor Decode(ReadOnlySpan<byte> encoded, string name, int channels, int height, int width)
+    {
+        var buffer = new byte[channels * height * width];
+        DecodeInto(encoded, name, channels, height, width, buffer);
+        return AsTensor(buffer, channels, height, width);
+    }
+
+    /// <summary>One image read to its end from <paramref name="stream"/>, as <see cref="Decode(ReadOnlySpan{byte}, string, int, int, int)"/>.</summary>
+    public static Tensor Decode(Stream stream, string name, int channels, int height, int width) =>
+        Decode(ReadAll(stream), name, channels, height, width);
+
+    private static Tensor AsTensor(byte[] buffer, int channels, int height, int width)
+    {
         var image = empty([channels, height, width], ScalarType.Byte);
         image.bytes = buffer;
         return image;
     }
 
     /// <summary>Many images as uint8 [N, channels, height, width], decoded in parallel, stored in the given order.</summary>
-    public static Tensor DecodeMany(IReadOnlyList<string> paths, int channels, int height, int width)
+    public static Tensor DecodeMany(IReadOnlyList<string> paths, int channels, int height, int width) =>
+        DecodeMany(paths.Count, (i, buffer) => DecodeInto(paths[i], channels, height, width, buffer), channels, height, width);
+
+    /// <summary>
+    /// Many images held in memory as uint8 [N, channels, height, width]; <paramref name="names"/>[i] stands
+    /// for image i in messages.
+    /// </summary>
+    public static Tensor DecodeMany(IReadOnlyList<ReadOnlyMemory<byte>> encoded, IReadOnlyList<string> names, int channels, int height, int width)
+    {
+        if (encoded.Count != names.Count)
+            throw new ArgumentException($"{encoded.Count} images but {names.Count} names", nameof(names));
+        return DecodeMany(encoded.Count, (i, buffer) => DecodeInto(encoded[i].Span, names[i], channels, height, width, buffer), channels, height, width);
+    }
+
+    private static Tensor DecodeMany(int count, Action<int, byte[]> decodeInto, int channels, int height, int width)
     {
         int size = channels * height * width;
-        var images = empty([paths.Count, channels, height, width], ScalarType.Byte);
-        var errors = new ProteaException?[paths.Count];
-        Parallel.For(0, paths.Count, () => new byte[size], (i, _, buffer) =>
+        var images = empty([count, channels, height, width], ScalarType.Byte);
+        var errors = new ProteaException?[count];
+        Parallel.For(0, count, () => new byte[size], (i, _, buffer) =>
         {
             try
             {
-                DecodeInto(paths[i], channels, height, width, buffer);
+                decodeInto(i, buffer);
                 using var slot = images[i];
                 slot.bytes = buffer;
             }
@@ -75,11 +110,40 @@ public static class ImageDecoder
     /// <summary>Decodes into <paramref name="destination"/> (channels·height·width bytes, channel-major).</summary>
     public static void DecodeInto(string path, int channels, int height, int width, Span<byte> destination)
     {
-        if (channels != 1 && channels != 3)
-            throw new ArgumentOutOfRangeException(nameof(channels), channels, "must be 1 or 3");
+        CheckChannels(channels);
         if (!File.Exists(path))
             throw new ProteaException($"{path}: no such file");
         using var codec = SKCodec.Create(path, out _);
+        DecodeInto(codec, path, channels, height, width, destination);
+    }
+
+    /// <summary>Decodes an image held in memory into <paramref name="destination"/> (channels·height·width bytes, channel-major).</summary>
+    public static void DecodeInto(ReadOnlySpan<byte> encoded, string name, int channels, int height, int width, Span<byte> destination)
+    {
+        CheckChannels(channels);
+        if (encoded.IsEmpty)
+            throw new ProteaException($"{name}: empty; expected a PNG or JPEG image");
+        using var data = SKData.CreateCopy(encoded);
+        using var codec = SKCodec.Create(data);
+        DecodeInto(codec, name, channels, height, width, destination);
+    }
+
+    private static void CheckChannels(int channels)
+    {
+        if (channels != 1 && channels != 3)
+            throw new ArgumentOutOfRangeException(nameof(channels), channels, "must be 1 or 3");
+    }
+
+    private static byte[] ReadAll(Stream stream)
+    {
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+
+    /// <summary>The decoding shared by files and memory: <paramref name="path"/> names the source in messages.</summary>
+    private static void DecodeInto(SKCodec? codec, string path, int channels, int height, int width, Span<byte> destination)
+    {
         if (codec is null || !Accepted.Contains(codec.EncodedFormat))
             throw new ProteaException($"{path}: not a PNG or JPEG image (cannot decode)");
 

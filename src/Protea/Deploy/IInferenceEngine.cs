@@ -13,7 +13,7 @@ public enum EngineChoice { Auto, Torch, Onnx }
 /// </summary>
 public interface IInferenceEngine : IDisposable
 {
-    /// <summary>"torch" or "onnx", as `--engine` names them.</summary>
+    /// <summary>"torch" or "onnx", as <see cref="InferenceEngines.ParseChoice"/> names them.</summary>
     string Name { get; }
 
     ModelDescription Description { get; }

@@ -13,35 +13,49 @@ public static class InferenceEngines
     /// Auto: ONNX Runtime when DIR/model.onnx is a current export, else TorchSharp. Onnx: refuses a
     /// missing, stale or unreadable export rather than serving outputs of an older model.
     /// </summary>
-    /// <param name="threads">intra-op threads for the engine; 0 lets it choose.</param>
-    public static IInferenceEngine Open(string modelDir, EngineChoice choice = EngineChoice.Auto, int threads = 0)
+    /// <param name="threads">
+    /// ONNX Runtime's intra-op threads for this engine's session; 0 lets it choose. TorchSharp's thread
+    /// count is process-wide: the host sets it once (torch.set_num_threads) before opening engines.
+    /// </param>
+    public static IInferenceEngine Open(string modelDir, EngineChoice choice = EngineChoice.Auto, int threads = 0) =>
+        Open(modelDir, choice, threads, out _);
+
+    /// <summary>As <see cref="Open(string, EngineChoice, int)"/>; <paramref name="passedOverExport"/> says that Auto
+    /// found an export that is stale or unreadable and used TorchSharp instead (a host may tell its user).</summary>
+    public static IInferenceEngine Open(string modelDir, EngineChoice choice, int threads, out bool passedOverExport)
     {
+        passedOverExport = false;
         CheckThreads(threads);
         var description = ModelBundle.ReadDescription(modelDir);
         var weights = ModelBundle.WeightsPath(modelDir);
         if (!File.Exists(weights))
-            throw new ProteaException($"{weights}: file not found; {modelDir} is not a complete Protea model directory");
+            throw new ProteaException($"{weights}: file not found; {modelDir} is not a complete Protea model directory", "model");
         if (choice == EngineChoice.Torch)
-            return TorchEngine.Open(modelDir, threads);
+            return TorchEngine.Open(modelDir);
         var state = OnnxModelFile.State(modelDir);
         var onnx = OnnxModelFile.PathIn(modelDir);
         if (state == OnnxExportState.Current)
             return new OnnxEngine(onnx, description, threads);
         if (choice == EngineChoice.Auto)
-            return TorchEngine.Open(modelDir, threads);
-        var export = $"run `protea export --model {modelDir} --format onnx`";
+        {
+            passedOverExport = state is OnnxExportState.Stale or OnnxExportState.Unreadable;
+            return TorchEngine.Open(modelDir);
+        }
         throw state == OnnxExportState.Unreadable
-            ? new ProteaException($"{onnx}: not a valid ONNX file; {export}")
-            : new ProteaException($"{onnx} is missing or older than the model; {export}");
+            ? new ProteaException($"{onnx}: not a valid ONNX file; export the model to ONNX again, or use the torch engine", "engine")
+            : new ProteaException($"{onnx} is missing or older than the model; export the model to ONNX first, or use the torch engine", "engine");
     }
 
-    /// <summary>Parses `--engine` (auto, torch or onnx).</summary>
+    /// <summary>The names <see cref="ParseChoice"/> accepts.</summary>
+    public static IReadOnlyList<string> ChoiceNames { get; } = ["auto", "torch", "onnx"];
+
+    /// <summary>Parses an engine name (auto, torch or onnx; null means auto).</summary>
     public static EngineChoice ParseChoice(string? name) => name?.ToLowerInvariant() switch
     {
         null or "auto" => EngineChoice.Auto,
         "torch" => EngineChoice.Torch,
         "onnx" => EngineChoice.Onnx,
-        _ => throw new ProteaException($"--engine: unknown engine '{name}'; choose auto, torch or onnx"),
+        _ => throw new ProteaException($"engine '{name}' is not known; known: {string.Join(", ", ChoiceNames)}", "engine"),
     };
 
     /// <summary>Runs every example of <paramref name="data"/> in batches; row i of the result is example i.</summary>
@@ -49,7 +63,7 @@ public static class InferenceEngines
     {
         var expected = engine.Description.InputShape;
         if (!data.ExampleShape.SequenceEqual(expected))
-            throw new ProteaException($"{data.Source}: examples have shape [{string.Join(", ", data.ExampleShape)}], the model expects [{string.Join(", ", expected)}]; use data like the model was trained on");
+            throw new ProteaException($"{data.Source}: examples have shape [{string.Join(", ", data.ExampleShape)}], the model expects [{string.Join(", ", expected)}]; use data like the model was trained on", "data");
         return RunAll(engine, data.Inputs, batchSize, cancellation);
     }
 
@@ -82,7 +96,7 @@ public static class InferenceEngines
     internal static void CheckThreads(int threads)
     {
         if (threads < 0)
-            throw new ProteaException($"--threads: {threads} is not a thread count; give 1 or more (0 = the engine's default)");
+            throw new ProteaException($"{threads} is not a thread count; give 1 or more (0 = the engine's default)", "threads");
     }
 
     internal static void CheckBatch(ModelDescription d, Tensor raw)

@@ -15,6 +15,7 @@ public sealed class OnnxEngine : IInferenceEngine
 {
     private static readonly string[] InputNames = ["input"];
     private static readonly string[] OutputNames = ["logits", "embedding"];
+    private const string ExportAgain = "export the model to ONNX again";
 
     private readonly SessionOptions options;
     private readonly InferenceSession session;
@@ -27,10 +28,10 @@ public sealed class OnnxEngine : IInferenceEngine
     /// <param name="onnxPath">A file written by <see cref="OnnxExporter"/> for the model <paramref name="description"/> describes.</param>
     /// <param name="threads">ONNX Runtime intra-op threads; 0 lets it choose.</param>
     public OnnxEngine(string onnxPath, ModelDescription description, int threads = 0)
-        : this(description, threads, onnxPath, $"run `protea export --model {Path.GetDirectoryName(onnxPath)} --format onnx` again",
+        : this(description, threads, onnxPath, ExportAgain,
             options => File.Exists(onnxPath)
                 ? new InferenceSession(onnxPath, options)
-                : throw new ProteaException($"{onnxPath}: file not found; run `protea export --model {Path.GetDirectoryName(onnxPath)} --format onnx` again"))
+                : throw new ProteaException($"{onnxPath}: file not found; {ExportAgain}", "model"))
     {
     }
 

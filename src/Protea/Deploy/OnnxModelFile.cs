@@ -61,7 +61,7 @@ public static class OnnxModelFile
         }
         catch (Exception e) when (e is InvalidDataException or IOException)
         {
-            throw new ProteaException($"{path}: not a valid ONNX file ({e.Message}); export it again with `protea export --format onnx`");
+            throw new ProteaException($"{path}: not a valid ONNX file ({e.Message}); export the model to ONNX again");
         }
     }
 

@@ -1,5 +1,4 @@
 using Protea.Models;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Protea.Deploy;
@@ -10,17 +9,18 @@ public sealed class TorchEngine : IInferenceEngine
     private readonly ModelBundle bundle;
     private readonly bool ownsBundle;
 
-    /// <param name="threads">torch's intra-op threads, set process-wide as torch.set_num_threads does; 0 leaves the setting alone.</param>
-    public TorchEngine(ModelBundle bundle, int threads = 0, bool ownsBundle = false)
+    /// <remarks>
+    /// Sets no process-wide state: TorchSharp's thread count belongs to the host, which sets it once
+    /// (torch.set_num_threads) before opening engines.
+    /// </remarks>
+    public TorchEngine(ModelBundle bundle, bool ownsBundle = false)
     {
-        InferenceEngines.CheckThreads(threads);
         this.bundle = bundle;
         this.ownsBundle = ownsBundle;
-        if (threads > 0) torch.set_num_threads(threads);
         bundle.Model.eval();
     }
 
-    public static TorchEngine Open(string modelDir, int threads = 0) => new(ModelBundle.Load(modelDir), threads, ownsBundle: true);
+    public static TorchEngine Open(string modelDir) => new(ModelBundle.Load(modelDir), ownsBundle: true);
 
     public string Name => "torch";
 

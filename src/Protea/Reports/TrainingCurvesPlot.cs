@@ -5,19 +5,21 @@ namespace Protea.Reports;
 
 /// <summary>
 /// Per-epoch learning curves in two stacked panels sharing the epoch axis: losses on top (training and
-/// validation), accuracies below (training and validation, in percent). Validation lines are drawn only
-/// for the epochs that have validation values.
+/// the monitored split), accuracies below (the same, in percent). The monitored split's lines are drawn
+/// only for the epochs that have its values, and are labelled with its name: "validation" for a held-out
+/// split, "test" when a data set's own test set was monitored.
 /// </summary>
 public static class TrainingCurvesPlot
 {
     private static readonly Color TrainColor = Color.FromHex("#1f77b4");
     private static readonly Color ValidationColor = Color.FromHex("#d62728");
 
-    public static void Save(string path, IReadOnlyList<EpochRecord> epochs, int width = 900, int height = 700) =>
-        PngImage.Write(path, Render(epochs, width, height));
+    /// <param name="monitored">The name of the split the validation values were measured on.</param>
+    public static void Save(string path, IReadOnlyList<EpochRecord> epochs, int width = 900, int height = 700, string monitored = "validation") =>
+        PngImage.Write(path, Render(epochs, width, height, monitored));
 
     /// <summary>The plot as PNG bytes (for callers that serve it rather than save it).</summary>
-    public static byte[] Render(IReadOnlyList<EpochRecord> epochs, int width = 900, int height = 700)
+    public static byte[] Render(IReadOnlyList<EpochRecord> epochs, int width = 900, int height = 700, string monitored = "validation")
     {
         PngImage.CheckSize(width, height);
         if (epochs.Count == 0) throw new ArgumentException("there are no epochs to plot", nameof(epochs));
@@ -30,9 +32,9 @@ public static class TrainingCurvesPlot
 
         var x = epochs.Select(e => (double)e.Epoch).ToArray();
         AddSeries(loss, x, epochs.Select(e => (double?)e.TrainLoss), "training", TrainColor);
-        AddSeries(loss, x, epochs.Select(e => e.ValidationLoss), "validation", ValidationColor);
+        AddSeries(loss, x, epochs.Select(e => e.ValidationLoss), monitored, ValidationColor);
         AddSeries(accuracy, x, epochs.Select(e => (double?)(100 * e.TrainAccuracy)), "training", TrainColor);
-        AddSeries(accuracy, x, epochs.Select(e => 100 * e.ValidationAccuracy), "validation", ValidationColor);
+        AddSeries(accuracy, x, epochs.Select(e => 100 * e.ValidationAccuracy), monitored, ValidationColor);
 
         loss.Title("Training curves");
         loss.YLabel("Loss");

@@ -70,7 +70,7 @@ public static class TrainingRun
             new ModelBundle(described, bundle.Model).Save(outDir);
             var result = new Result(outDir, spec.ToString(), evaluatedOn, metrics, training.Epochs, training.TrainSeconds,
                 training.ExamplesPerSecond, wall.Elapsed.TotalSeconds, train.Count, heldOut?.Count ?? 0, splits.Test?.Count ?? 0);
-            WriteOutputs(result, options, described.TrainedOn);
+            WriteOutputs(result, options, described.TrainedOn, monitored: heldOut is not null ? "validation" : "test");
             return result;
         }
         finally
@@ -80,11 +80,11 @@ public static class TrainingRun
         }
     }
 
-    private static void WriteOutputs(Result r, TrainOptions options, TrainingPlatform platform)
+    private static void WriteOutputs(Result r, TrainOptions options, TrainingPlatform platform, string monitored)
     {
         AtomicFile.WriteAllText(Path.Combine(r.OutDir, MetricsFile), JsonSerializer.Serialize(r, ProteaJson.Options));
         ConfusionPlot.Save(Path.Combine(r.OutDir, ConfusionFile), r.Metrics.Confusion, r.Metrics.PerClass.Select(c => c.Class).ToList());
-        TrainingCurvesPlot.Save(Path.Combine(r.OutDir, CurvesFile), r.Epochs);
+        TrainingCurvesPlot.Save(Path.Combine(r.OutDir, CurvesFile), r.Epochs, monitored: monitored);
         RunReport.Write(Path.Combine(r.OutDir, ReportFile), new RunSummary
         {
             Architecture = options.Architecture,

@@ -21,8 +21,9 @@ public sealed class FineTuneCliTests(TorchvisionResNet18Fixture torchvision) : I
                     new SKColor((byte)Math.Clamp(tint.Red + random.Next(-30, 30), 0, 255), (byte)Math.Clamp(tint.Green + random.Next(-30, 30), 0, 255),
                         (byte)Math.Clamp(tint.Blue + random.Next(-30, 30), 0, 255)));
         var run = dir.File("run");
-        var r = CliRunner.Run("train", "--data", dir.File("data"), "--arch", "resnet18", "--stem", "imagenet", "--init", torchvision.BareFile,
-            "--image-size", "32", "--epochs", "2", "--batch-size", "8", "--lr", "0.01", "--validation", "0.25", "--out", run, "--json");
+        string[] recipe = ["--image-size", "32", "--epochs", "2", "--batch-size", "8", "--lr", "0.01", "--validation", "0.25", "--json"];
+        var r = CliRunner.Run(["train", "--data", dir.File("data"), "--arch", "resnet18", "--stem", "imagenet", "--init", torchvision.BareFile,
+            .. recipe, "--out", run]);
         Assert.True(r.ExitCode == 0, r.Stderr);
         using var json = JsonDocument.Parse(r.Stdout);
         Assert.Equal(6, json.RootElement.GetProperty("validation_count").GetInt32());
@@ -31,6 +32,47 @@ public sealed class FineTuneCliTests(TorchvisionResNet18Fixture torchvision) : I
         Assert.Equal("imagenet", description.Stem);
         Assert.Equal([3L, 32, 32], description.InputShape);
         Assert.Equal(["blue", "red"], description.ClassNames);
+
+        // The same run without --init starts from random weights, about sqrt(2) away from torchvision's in
+        // relative L2 (independent draws of the same scale). A few small SGD steps move the 16 convolutions
+        // of the residual blocks by a few percent, so the --init run must still sit next to the init file.
+        // The stem's convolution sees the raw, strongly tinted pixels and moves more; it must still be
+        // clearly nearer the init file than the run from scratch is.
+        var scratch = dir.File("scratch");
+        var s = CliRunner.Run(["train", "--data", dir.File("data"), "--arch", "resnet18", "--stem", "imagenet", .. recipe, "--out", scratch]);
+        Assert.True(s.ExitCode == 0, s.Stderr);
+        var init = SafeTensors.Read(torchvision.BareFile);
+        var tuned = SafeTensors.Read(ModelBundle.WeightsPath(run));
+        var fresh = SafeTensors.Read(ModelBundle.WeightsPath(scratch));
+        try
+        {
+            var convs = init.Keys.Where(k => k.StartsWith("layer") && (k.EndsWith("conv1.weight") || k.EndsWith("conv2.weight"))).ToList();
+            Assert.Equal(16, convs.Count);
+            foreach (var name in convs)
+            {
+                var fromInit = RelativeDistance(tuned["backbone." + name], init[name]);
+                var fromScratch = RelativeDistance(fresh["backbone." + name], init[name]);
+                Assert.True(fromInit < 0.1, $"{name}: the --init run is {fromInit:g3} (relative L2) from the init file");
+                Assert.True(fromScratch > 1, $"{name}: the run without --init is only {fromScratch:g3} from the init file");
+            }
+            var stemFromInit = RelativeDistance(tuned["backbone.conv1.weight"], init["conv1.weight"]);
+            var stemFromScratch = RelativeDistance(fresh["backbone.conv1.weight"], init["conv1.weight"]);
+            Assert.True(stemFromInit < stemFromScratch / 2, $"stem: --init run {stemFromInit:g3}, run without --init {stemFromScratch:g3} from the init file");
+        }
+        finally
+        {
+            foreach (var t in init.Values.Concat(tuned.Values).Concat(fresh.Values)) t.Dispose();
+        }
+    }
+
+    /// <summary>||a - b|| / ||b|| over all elements.</summary>
+    private static double RelativeDistance(TorchSharp.torch.Tensor a, TorchSharp.torch.Tensor b)
+    {
+        using var diff = a.to(TorchSharp.torch.float64) - b.to(TorchSharp.torch.float64);
+        using var num = diff.norm();
+        using var bb = b.to(TorchSharp.torch.float64);
+        using var den = bb.norm();
+        return num.item<double>() / den.item<double>();
     }
 
     [Fact]

@@ -45,13 +45,23 @@ public sealed class PredictImagesTests
             Assert.Equal(12, predictions.Count);
             for (var i = 0; i < 12; i++)
             {
-                var row = logits.AsSpan(i * 10, 10);
-                var expected = FashionMnist.ClassNames[row.IndexOf(row.ToArray().Max())];
+                var row = logits.AsSpan(i * 10, 10).ToArray();
+                var expected = FashionMnist.ClassNames[Array.IndexOf(row, row.Max())];
                 Assert.Equal(files[i], predictions[i].GetProperty("input").GetString());
                 Assert.Equal(expected, predictions[i].GetProperty("class").GetString());
-                var probabilities = predictions[i].GetProperty("top").EnumerateArray().Select(t => t.GetProperty("probability").GetDouble()).ToArray();
-                Assert.Equal(1.0, probabilities.Sum(), 1e-9);
+                var top = predictions[i].GetProperty("top").EnumerateArray()
+                    .ToDictionary(t => t.GetProperty("class").GetString()!, t => t.GetProperty("probability").GetDouble());
+                Assert.Equal(1.0, top.Values.Sum(), 1e-9);
+                // Each class's probability is the softmax of the model's logits for this very image.
+                var exp = row.Select(v => Math.Exp(v)).ToArray();
+                for (var k = 0; k < 10; k++)
+                    Assert.Equal(exp[k] / exp.Sum(), top[FashionMnist.ClassNames[k]], 1e-5);
             }
+            // Twelve different images give twelve different probability vectors (a predictor that
+            // answered every input alike, or the first input for all, would fail here).
+            var vectors = predictions.Select(p => string.Join(",", p.GetProperty("top").EnumerateArray()
+                .OrderBy(t => t.GetProperty("class").GetString(), StringComparer.Ordinal).Select(t => t.GetProperty("probability").GetDouble().ToString("R"))));
+            Assert.Equal(12, vectors.Distinct().Count());
         }
     }
 

@@ -78,7 +78,8 @@ public sealed class DeployErrorTests
 
         Assert.Equal(OnnxExportState.Unreadable, OnnxModelFile.State(model));
         var e = Assert.Throws<ProteaException>(() => InferenceEngines.Open(model, EngineChoice.Onnx));
-        Assert.Equal($"{onnx}: not a valid ONNX file; run `protea export --model {model} --format onnx`", e.Message);
+        Assert.Equal($"{onnx}: not a valid ONNX file; export the model to ONNX again, or use the torch engine", e.Message);
+        Assert.Equal("engine", e.Field);
         using var auto = InferenceEngines.Open(model);
         Assert.Equal("torch", auto.Name);
     }
@@ -91,7 +92,7 @@ public sealed class DeployErrorTests
         var onnx = OnnxModelFile.PathIn(model);
         File.WriteAllText(onnx, "this is not a protobuf model\n");
         var e = Assert.Throws<ProteaException>(() => new OnnxEngine(onnx, ModelBundle.ReadDescription(model)));
-        AssertOneLine(e, onnx, "not a valid ONNX model", "protea export");
+        AssertOneLine(e, onnx, "not a valid ONNX model", "export the model to ONNX again");
     }
 
     [Fact]
@@ -134,6 +135,8 @@ public sealed class DeployErrorTests
     {
         using var dir = new TempDir();
         var model = SmallModel(dir);
-        AssertOneLine(Assert.Throws<ProteaException>(() => InferenceEngines.Open(model, EngineChoice.Torch, threads: -1)), "--threads");
+        var e = Assert.Throws<ProteaException>(() => InferenceEngines.Open(model, EngineChoice.Torch, threads: -1));
+        AssertOneLine(e, "-1 is not a thread count");
+        Assert.Equal("threads", e.Field);
     }
 }

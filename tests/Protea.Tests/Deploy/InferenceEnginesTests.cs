@@ -62,7 +62,10 @@ public sealed class InferenceEnginesTests
         Assert.Equal(expected, InferenceEngines.ParseChoice(name));
 
     [Fact]
-    public void ParseChoice_UnknownName_ListsTheChoices() =>
-        Assert.Equal("--engine: unknown engine 'tensorrt'; choose auto, torch or onnx",
-            Assert.Throws<ProteaException>(() => InferenceEngines.ParseChoice("tensorrt")).Message);
+    public void ParseChoice_UnknownName_ListsTheChoices()
+    {
+        var e = Assert.Throws<ProteaException>(() => InferenceEngines.ParseChoice("tensorrt"));
+        Assert.Equal("engine 'tensorrt' is not known; known: auto, torch, onnx", e.Message);
+        Assert.Equal("engine", e.Field);
+    }
 }

@@ -9,8 +9,8 @@ namespace Protea.Tests.Deploy;
 public sealed class OnnxPyTorchOracleTests
 {
     /// <summary>
-    /// Debian PyTorch rebuilds the reference cnn from its own definition, loads our model.safetensors
-    /// with a tiny safetensors reader, normalises the raw images with model.json's statistics and
+    /// Debian PyTorch rebuilds the reference cnn from its own definition (tests/python/protea_reference.py),
+    /// loads our model.safetensors with a tiny safetensors reader, normalises the raw images with model.json's statistics and
     /// computes logits and embeddings; ONNX Runtime running our export must agree. Python also checks
     /// the export's metadata against its own SHA-256 of the weights.
     /// </summary>
@@ -49,64 +49,16 @@ public sealed class OnnxPyTorchOracleTests
     }
 
     private const string Script = """
-        import sys, json, struct, hashlib
-        import numpy as np, torch, torch.nn as nn, torch.nn.functional as F, onnx
+        import sys, json, hashlib
+        import numpy as np, torch, onnx
+        from protea_reference import load_model, normalize
 
         model_dir, images_path, n, out_path = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-
-        def read_safetensors(path):
-            data = open(path, "rb").read()
-            (header_len,) = struct.unpack("<Q", data[:8])
-            header = json.loads(data[8:8 + header_len])
-            start = 8 + header_len
-            dtypes = {"F32": np.float32, "I64": np.int64}
-            tensors = {}
-            for name, info in header.items():
-                if name == "__metadata__":
-                    continue
-                b, e = info["data_offsets"]
-                array = np.frombuffer(data[start + b:start + e], dtype=dtypes[info["dtype"]]).reshape(info["shape"])
-                tensors[name] = torch.from_numpy(array.copy())
-            return tensors
-
-        class ConvBnRelu(nn.Module):
-            def __init__(self, i, o):
-                super().__init__()
-                self.conv = nn.Conv2d(i, o, 3, padding=1, bias=False)
-                self.bn = nn.BatchNorm2d(o)
-            def forward(self, x):
-                return F.relu(self.bn(self.conv(x)))
-
-        class ReferenceCnn(nn.Module):
-            def __init__(self, c):
-                super().__init__()
-                self.block1, self.block2 = ConvBnRelu(c, 32), ConvBnRelu(32, 32)
-                self.block3, self.block4 = ConvBnRelu(32, 64), ConvBnRelu(64, 64)
-                self.block5 = ConvBnRelu(64, 128)
-            def forward(self, x):
-                x = F.max_pool2d(self.block2(self.block1(x)), 2)
-                x = F.max_pool2d(self.block4(self.block3(x)), 2)
-                return self.block5(x).mean((2, 3))
-
-        class Net(nn.Module):
-            def __init__(self, c, k):
-                super().__init__()
-                self.backbone = ReferenceCnn(c)
-                self.head = nn.Linear(128, k)
-
-        desc = json.load(open(model_dir + "/model.json"))
-        shape = desc["input_shape"]
-        net = Net(shape[0], len(desc["class_names"]))
-        net.load_state_dict(read_safetensors(model_dir + "/model.safetensors"), strict=True)
-        net.eval()
-        norm = desc["normalization"]
-        raw = torch.from_numpy(np.fromfile(images_path, dtype=np.uint8).reshape([n] + shape).astype(np.float64))
-        mean = torch.tensor(norm["mean"], dtype=torch.float64).view(1, -1, 1, 1)
-        std = torch.tensor(norm["std"], dtype=torch.float64).view(1, -1, 1, 1)
-        x = ((raw * norm["scale"] - mean) / std).float()
+        net, desc, _ = load_model(model_dir)
+        raw = np.fromfile(images_path, dtype=np.uint8).reshape([n] + desc["input_shape"])
+        x = normalize(raw, desc["normalization"])
         with torch.no_grad():
-            z = net.backbone(x)
-            logits = net.head(z)
+            logits, z = net.logits_and_embedding(x)
         np.concatenate([logits.numpy().ravel(), z.numpy().ravel()]).astype("<f4").tofile(out_path)
 
         model = onnx.load(model_dir + "/model.onnx")

@@ -19,7 +19,7 @@ public sealed class OnnxStalenessTests
     }
 
     private static string Missing(string modelDir) =>
-        $"{Path.Combine(modelDir, "model.onnx")} is missing or older than the model; run `protea export --model {modelDir} --format onnx`";
+        $"{Path.Combine(modelDir, "model.onnx")} is missing or older than the model; export the model to ONNX first, or use the torch engine";
 
     [Fact]
     public void WeightsRewrittenAfterExport_ExportIsStale_AutoPicksTorch_OnnxRefuses()
@@ -44,6 +44,7 @@ public sealed class OnnxStalenessTests
             Assert.Equal("torch", auto.Name);
         var e = Assert.Throws<ProteaException>(() => InferenceEngines.Open(model, EngineChoice.Onnx));
         Assert.Equal(Missing(model), e.Message);
+        Assert.Equal("engine", e.Field);
 
         OnnxExporter.Export(model);
         Assert.True(OnnxModelFile.IsCurrent(model));

@@ -12,58 +12,24 @@ namespace Protea.Tests.Models;
 public sealed class PyTorchInteropTests(ITestOutputHelper output)
 {
     /// <summary>
-    /// The reference cnn written from its description in plain PyTorch, loaded from Protea's model.safetensors with
-    /// only the prefix renamed (backbone.blockK.* -> blockK.*, head.* -> fc.*) and strict=True, so a missing,
-    /// extra or mis-shaped tensor fails here. Input is normalised from model.json: x = (raw * scale - mean) / std.
+    /// The reference cnn written from its description in plain PyTorch (tests/python/protea_reference.py, under
+    /// Protea's parameter names), loaded from Protea's model.safetensors with strict=True, so a missing, extra or
+    /// mis-shaped tensor fails here. Input is normalised from model.json: x = (raw * scale - mean) / std.
     /// </summary>
     private const string ReferenceScript = """
-        import sys
-        import torch
-        from torch import nn
-        import torch.nn.functional as F
+        import sys, json
+        import numpy as np, torch
+        from protea_reference import load_model, normalize
 
         bundle, images_path, out_path = sys.argv[1:4]
-        tensors, meta = st_read(bundle + '/model.safetensors')
-        with open(bundle + '/model.json') as f:
-            desc = json.load(f)
-
-        class Block(nn.Module):
-            def __init__(self, cin, cout):
-                super().__init__()
-                self.conv = nn.Conv2d(cin, cout, 3, padding=1, bias=False)
-                self.bn = nn.BatchNorm2d(cout)
-            def forward(self, x):
-                return F.relu(self.bn(self.conv(x)))
-
-        class ReferenceCnn(nn.Module):
-            def __init__(self, cin, classes):
-                super().__init__()
-                self.block1, self.block2 = Block(cin, 32), Block(32, 32)
-                self.block3, self.block4 = Block(32, 64), Block(64, 64)
-                self.block5 = Block(64, 128)
-                self.fc = nn.Linear(128, classes)
-            def forward(self, x):
-                x = F.max_pool2d(self.block2(self.block1(x)), 2)
-                x = F.max_pool2d(self.block4(self.block3(x)), 2)
-                return self.fc(self.block5(x).mean((2, 3)))
-
-        assert desc['architecture'] == 'cnn' and desc['head'] == 'linear', desc
+        net, desc, meta = load_model(bundle)
         c, h, w = desc['input_shape']
-        net = ReferenceCnn(c, len(desc['class_names']))
-        state = {('fc.' + k[len('head.'):]) if k.startswith('head.') else k[len('backbone.'):]: torch.from_numpy(v.copy())
-                 for k, v in tensors.items()}
-        net.load_state_dict(state, strict=True)
-        net.eval()
-
-        norm = desc['normalization']
-        raw = torch.from_numpy(np.fromfile(images_path, dtype=np.uint8).reshape(-1, c, h, w)).double()
-        mean = torch.tensor(norm['mean'], dtype=torch.float64).view(1, -1, 1, 1)
-        std = torch.tensor(norm['std'], dtype=torch.float64).view(1, -1, 1, 1)
-        x = ((raw * norm['scale'] - mean) / std).float()
+        raw = np.fromfile(images_path, dtype=np.uint8).reshape(-1, c, h, w)
+        x = normalize(raw, desc['normalization'])
         with torch.no_grad():
             logits = net(x)
         logits.numpy().astype('<f4').tofile(out_path)
-        print(json.dumps({'format': meta.get('format'), 'tracked': int(net.block3.bn.num_batches_tracked)}))
+        print(json.dumps({'format': meta.get('format'), 'tracked': int(net.backbone.block3.bn.num_batches_tracked)}))
         """;
 
     [Fact]
@@ -114,7 +80,7 @@ public sealed class PyTorchInteropTests(ITestOutputHelper output)
         File.WriteAllBytes(imagesPath, images.data<byte>().ToArray());
         var logitsPath = dir.File("logits.f32");
 
-        var report = Python.Run(SafeTensorsPy.Functions + ReferenceScript, dir.Path, imagesPath, logitsPath);
+        var report = Python.Run(ReferenceScript, dir.Path, imagesPath, logitsPath);
 
         using var info = JsonDocument.Parse(report);
         Assert.Equal("pt", info.RootElement.GetProperty("format").GetString());

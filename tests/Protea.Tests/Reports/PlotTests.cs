@@ -116,6 +116,26 @@ public sealed class PlotTests
         Assert.Equal((640, 480), (bitmap.Width, bitmap.Height));
     }
 
+    /// <summary>The monitored split's lines carry its name: a data set's own test set is not labelled "validation".</summary>
+    [Fact]
+    public void TrainingCurvesPlot_LabelsTheMonitoredSplitByName()
+    {
+        var epochs = Enumerable.Range(1, 4).Select(e => new EpochRecord(e, 1.0 / e, 0.5 + e / 10.0, 1.2 / e, 0.4 + e / 10.0, 0.1, 2)).ToList();
+        var byDefault = TrainingCurvesPlot.Render(epochs, width: 600, height: 500);
+        var validation = TrainingCurvesPlot.Render(epochs, width: 600, height: 500, monitored: "validation");
+        var test = TrainingCurvesPlot.Render(epochs, width: 600, height: 500, monitored: "test");
+        var testAgain = TrainingCurvesPlot.Render(epochs, width: 600, height: 500, monitored: "test");
+        Assert.Equal(validation, byDefault);
+        Assert.Equal(test, testAgain); // rendering is deterministic, so the difference below is the label's
+        using var a = SKBitmap.Decode(validation);
+        using var b = SKBitmap.Decode(test);
+        var differing = 0;
+        for (var y = 0; y < a.Height; y++)
+            for (var x = 0; x < a.Width; x++)
+                if (a.GetPixel(x, y) != b.GetPixel(x, y)) differing++;
+        Assert.InRange(differing, 20, a.Width * a.Height / 20); // legend text only, not the curves
+    }
+
     [Fact]
     public void TrainingCurvesPlot_NoEpochs_Throws()
     {
