@@ -47,7 +47,7 @@ public sealed record ParameterGroup(string Pattern)
     /// Splits a model's parameters into optimizer groups (in the model's parameter order within each
     /// group) and sets requires_grad: false for frozen parameters, true for all others.
     /// </summary>
-    internal static IReadOnlyList<OptimizerGroup> Assign(Classifier model, IReadOnlyList<ParameterGroup> groups, TrainOptions options)
+    public static IReadOnlyList<OptimizerGroup> Assign(Classifier model, IReadOnlyList<ParameterGroup> groups, TrainOptions options)
     {
         foreach (var g in groups) g.Check();
         var members = groups.Select(_ => new List<(string, Parameter)>()).ToArray();
