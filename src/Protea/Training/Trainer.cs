@@ -185,7 +185,6 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
     {
         if (o.Epochs < 1) throw new ProteaException($"the number of epochs must be at least 1, not {o.Epochs}", "epochs");
         if (o.BatchSize < 2) throw new ProteaException($"batch size {o.BatchSize} is too small: BatchNorm needs at least 2 examples per batch", "batch_size");
-        if (o.Threads < 1) throw new ProteaException($"the thread count must be at least 1, not {o.Threads}", "threads");
         if (o.LearningRate <= 0 || !double.IsFinite(o.LearningRate)) throw new ProteaException($"learning rate {o.LearningRate} must be a positive number", "learning_rate");
         var labelled = train.Labels.Count(l => l >= 0);
         if (labelled < 2)
