@@ -73,7 +73,10 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         var model = context.Model;
         // The network as it trains (NCM trains with its cosine stand-in), for the validation scorer.
         var trainingDescription = description with { Head = model.Head.Kind };
-        using var optimizer = CreateOptimizer(o, ParameterGroup.Assign(model, ParameterGroups, o));
+        var groups = ParameterGroup.Assign(model, ParameterGroups, o);
+        if (groups.Count == 0)
+            throw new ProteaException("every parameter of the model is frozen; there is nothing to train", "parameter_groups");
+        using var optimizer = CreateOptimizer(o, groups);
 
         var n = labelled.Count;
         var batches = Sampler.BatchCount(n, o.BatchSize);

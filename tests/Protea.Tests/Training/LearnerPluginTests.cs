@@ -78,6 +78,15 @@ public sealed class LearnerPluginTests
     }
 
     [Fact]
+    public void EverythingFrozen_IsRefused()
+    {
+        using var data = FashionMnist.Dataset(8);
+        var e = Assert.Throws<ProteaException>(() => new Trainer(Small) { ParameterGroups = [ParameterGroup.Freeze("*")] }.Train(data, null));
+        Assert.Equal("parameter_groups", e.Field);
+        Assert.Contains("nothing to train", e.Message);
+    }
+
+    [Fact]
     public void FiveImages_TrainAsOneSmallBatchPerEpoch()
     {
         using var data = FashionMnist.Dataset(5);
