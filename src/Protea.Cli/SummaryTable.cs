@@ -1,5 +1,5 @@
 using Protea.Evaluation;
-using Protea.Training;
+using Protea.Runs;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 

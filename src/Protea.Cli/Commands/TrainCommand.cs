@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Protea.Data;
+using Protea.Runs;
 using Protea.Training;
 
 namespace Protea.Cli.Commands;

@@ -47,7 +47,7 @@ public sealed class Checkpoint(string runDir)
         if (state is null)
             throw new ProteaException($"{StatePath}: empty checkpoint; delete {dir} to start afresh");
         if (state.Options with { Epochs = options.Epochs, Threads = options.Threads } != options)
-            throw new ProteaException($"{StatePath}: the checkpoint was made with different training options; use the same options with --resume, or a new --out");
+            throw new ProteaException($"{StatePath}: the checkpoint was made with different training options; resume with the same options, or train into a new run folder");
         var tensors = SafeTensors.Read(WeightsPath);
         try { ModelBundle.LoadInto(model, tensors, WeightsPath); }
         finally { foreach (var t in tensors.Values) t.Dispose(); }

@@ -14,7 +14,7 @@ public sealed class LearningRateSchedule(string kind, double maxLearningRate, lo
 
     public string Kind { get; } = Kinds.Contains(kind)
         ? kind
-        : throw new ProteaException($"--schedule: unknown schedule '{kind}'; choose one of {string.Join(", ", Kinds)}");
+        : throw new ProteaException($"schedule '{kind}' is not known; known: {string.Join(", ", Kinds)}", "schedule");
 
     /// <summary>Whether the schedule also drives momentum (OneCycle's cycle_momentum).</summary>
     public bool CyclesMomentum => Kind == "onecycle";

@@ -24,6 +24,6 @@ public static class Recipes
             Epochs = 20, BatchSize = 128, LearningRate = 0.1, WeightDecay = 5e-4, Schedule = "onecycle",
             Flip = true, CropPadding = 2, LabelSmoothing = 0.1,
         },
-        _ => throw new ProteaException($"--recipe: unknown recipe '{name}'; choose one of {string.Join(", ", Names)}"),
+        _ => throw new ProteaException($"recipe '{name}' is not known; known: {string.Join(", ", Names)}", "recipe"),
     };
 }

@@ -1,26 +1,57 @@
 using System.Diagnostics;
 using Protea.Data;
-using Protea.Deploy;
 using Protea.Evaluation;
 using Protea.Models;
+using Protea.Training.Objectives;
 using Protea.Training.Optimizers;
+using Protea.Training.Sampling;
+using Protea.Training.Stages;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Protea.Training;
 
 /// <summary>
-/// Trains a backbone + head on a preloaded dataset: data, model, optimiser, loop, validate, checkpoint.
-/// Each batch is gathered from the uint8 tensor, augmented and normalised with whole-tensor ops inside
-/// its own DisposeScope; the loss is accumulated on-tensor, so no step waits on a host read.
+/// The learner: trains a backbone + head on a preloaded dataset in one loop (data, model, optimiser,
+/// loop, validate, checkpoint) that its plug-ins open up: where it starts (<see cref="StartFrom"/>),
+/// what is frozen or stepped differently (<see cref="ParameterGroups"/>), the loss
+/// (<see cref="Objectives"/>), hooks around epochs (<see cref="Stages"/>), which examples form a
+/// batch (<see cref="Sampler"/>) and how validation is scored (<see cref="Validation"/>).
 /// </summary>
+/// <remarks>
+/// Each batch is gathered from the uint8 tensor, augmented and normalised with whole-tensor ops inside
+/// its own DisposeScope; the loss is accumulated on-tensor, so no step waits on a host read. Shuffling,
+/// augmentation and mixing draw from the trainer's own generators, seeded from (seed, epoch) alone,
+/// which makes resume exact. The trainer sets no process-wide torch state: a fresh network's initial
+/// weights come from torch's global generator, because TorchSharp's layers draw from it when they are
+/// built and take no generator, so a host that wants a reproducible run seeds it once before training
+/// (Protea.Runs.TrainingRun does, with the run's seed), and sets the thread count.
+/// </remarks>
 public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? progress = null)
 {
-    private const int EvalBatchSize = 1000;
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(500);
 
     public TrainOptions Options { get; } = options;
+
+    /// <summary>
+    /// A saved model to continue training (a copy of it; the bundle is left as it is): its
+    /// architecture, head, class names and input normalisation are kept, and the options'
+    /// architecture, head, stem and init are not used. Null: a fresh network from the options.
+    /// </summary>
+    public ModelBundle? StartFrom { get; init; }
+
+    /// <summary>Per-group learning rates, weight decay and frozen parts; the first matching group wins.</summary>
+    public IReadOnlyList<ParameterGroup> ParameterGroups { get; init; } = [];
+
+    /// <summary>The loss terms, summed; null: cross-entropy with the options' label smoothing.</summary>
+    public IReadOnlyList<IObjective>? Objectives { get; init; }
+
+    /// <summary>Hooks around epochs; null: the stages the head brings (<see cref="TrainingStages.For"/>).</summary>
+    public IReadOnlyList<IStage>? Stages { get; init; }
+
+    public IBatchSampler Sampler { get; init; } = new RandomBatchSampler();
+
+    public IValidationScorer Validation { get; init; } = new TorchValidationScorer();
 
     /// <param name="train">Labelled training examples (unlabelled ones are ignored).</param>
     /// <param name="validation">Held-out examples evaluated after each epoch, or null.</param>
@@ -30,39 +61,28 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
     {
         var o = Options;
         Validate(o, train);
-        torch.set_num_threads(o.Threads);
-        torch.manual_seed(o.Seed);
 
         using var labelled = LabelledOnly(train);
-        var normalization = InputNormalization.Fit(labelled.Inputs);
-        var backbone = Architectures.CreateBackbone(o.Architecture, labelled.Kind, labelled.ExampleShape, o.Stem);
-        if (o.Init is not null)
-            PretrainedWeights.LoadInto(backbone, o.Init);
-        // NCM is fitted after training; the backbone learns with a cosine head, whose geometry (angles
-        // between L2-normalised embeddings) is the one class means live in.
-        var trainingHeadKind = o.Head == "ncm" ? "cosine" : o.Head;
-        var model = new Classifier(backbone, Architectures.CreateHead(trainingHeadKind, backbone.EmbeddingDim, labelled.ClassNames.Count));
-        using var optimizer = CreateOptimizer(o, model.named_parameters().Select(p => (p.name, p.parameter)).ToList());
+        var (initial, description) = StartFrom is { } start ? FromBundle(start, labelled, o) : Fresh(o, labelled);
+        var normalization = description.Normalization;
+        var objectives = Objectives ?? [new CrossEntropyObjective(o.LabelSmoothing)];
+        var needs = objectives.Aggregate(ObjectiveNeeds.Logits, (all, objective) => all | objective.Needs);
+        var stages = Stages ?? TrainingStages.For(description.Head);
+        var context = new StageContext(initial, labelled, normalization, o);
+        foreach (var stage in stages) stage.BeforeTraining(context);
+        var model = context.Model;
+        // The network as it trains (NCM trains with its cosine stand-in), for the validation scorer.
+        var trainingDescription = description with { Head = model.Head.Kind };
+        var groups = ParameterGroup.Assign(model, ParameterGroups, o);
+        if (groups.Count == 0)
+            throw new ProteaException("every parameter of the model is frozen; there is nothing to train", "parameter_groups");
+        using var optimizer = CreateOptimizer(o, groups);
 
         var n = labelled.Count;
-        var batches = n / o.BatchSize;
+        var batches = Sampler.BatchCount(n, o.BatchSize);
         var schedule = new LearningRateSchedule(o.Schedule, o.LearningRate, (long)batches * o.Epochs);
         var augmenter = new BatchAugmenter(o.Flip && labelled.Kind == InputKind.Image, labelled.Kind == InputKind.Image ? o.CropPadding : 0);
         var mix = new MixAugment(labelled.Kind == InputKind.Image ? o.MixupAlpha : 0, labelled.Kind == InputKind.Image ? o.CutMixAlpha : 0);
-
-        var description = new ModelDescription
-        {
-            Architecture = o.Architecture,
-            Head = o.Head,
-            Stem = o.Architecture == "resnet18" ? (o.Stem ?? "small") : null,
-            InputKind = labelled.Kind,
-            InputShape = labelled.ExampleShape,
-            ClassNames = labelled.ClassNames.ToArray(),
-            Normalization = normalization,
-            Recipe = System.Text.Json.JsonSerializer.SerializeToNode(o, IO.ProteaJson.Options)!.AsObject(),
-        };
-        // The network as it trains (NCM trains with its cosine stand-in), for the validation engine.
-        var trainingDescription = description with { Head = trainingHeadKind };
 
         var checkpoint = runDir is null ? null : new Checkpoint(runDir);
         var history = new List<EpochRecord>();
@@ -79,118 +99,211 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         using var one = 1.ToScalar();
         var watch = Stopwatch.StartNew();
         long seen = 0;
+        var toSee = (long)(o.Epochs - startEpoch) * n;
         float[]? validationLogits = null;
         for (var epoch = startEpoch; epoch < o.Epochs; epoch++)
         {
             cancellation.ThrowIfCancellationRequested();
             var epochWatch = Stopwatch.StartNew();
             model.train();
+            KeepFrozenStatistics(model);
             using var generator = new Generator((ulong)EpochSeed(o.Seed, epoch));
             var random = new Random(EpochSeed(o.Seed, epoch));
-            using var perm = randperm(n, generator: generator);
+            var plan = Sampler.Epoch(labelled.Labels, o.BatchSize, generator);
+            if (plan.Count != batches)
+                throw new InvalidOperationException($"the batch sampler gave {plan.Count} batches, having announced {batches}");
             using var lossSum = zeros(1, dtype: float64);
             using var correct = zeros(1, dtype: int64);
             var lastReport = TimeSpan.Zero;
             double lr = 0;
-            for (var b = 0; b < batches; b++)
+            try
             {
-                using var scope = NewDisposeScope();
-                var step = (long)epoch * batches + b;
-                lr = schedule.LearningRate(step);
-                var index = perm.narrow(0, (long)b * o.BatchSize, o.BatchSize);
-                var raw = labelled.Inputs.index_select(0, index);
-                if (!augmenter.IsIdentity) raw = augmenter.Apply(raw, generator);
-                var x = normalization.Apply(raw);
-                var y = labels.index_select(0, index);
-                Tensor loss, logits;
-                if (mix.Enabled)
+                for (var b = 0; b < batches; b++)
                 {
-                    var mixed = mix.Apply(x, random, generator);
-                    logits = model.forward(mixed.Inputs);
-                    using var keep = mixed.Lambda.ToScalar();
-                    using var take = (1 - mixed.Lambda).ToScalar();
-                    loss = nn.functional.cross_entropy(logits, y, label_smoothing: o.LabelSmoothing).mul(keep)
-                        .add_(nn.functional.cross_entropy(logits, y.index_select(0, mixed.Permutation), label_smoothing: o.LabelSmoothing).mul(take));
-                }
-                else
-                {
-                    logits = model.forward(x);
-                    loss = nn.functional.cross_entropy(logits, y, label_smoothing: o.LabelSmoothing);
-                }
-                optimizer.ZeroGrad();
-                loss.backward();
-                optimizer.Step(lr, schedule.CyclesMomentum ? schedule.Momentum(step) : o.Momentum);
-                using (no_grad())
-                {
-                    lossSum.add_(loss.detach().to(float64), one);
-                    correct.add_(logits.argmax(1).eq(y).sum(), one);
-                }
-                seen += o.BatchSize;
-                if (progress is not null && watch.Elapsed - lastReport >= ProgressInterval)
-                {
-                    lastReport = watch.Elapsed;
-                    var running = lossSum.item<double>() / (b + 1);
-                    ThrowIfDiverged(running, epoch);
-                    progress.Report(new TrainingProgress(epoch + 1, o.Epochs, b + 1, batches, running, watch.Elapsed,
-                        Remaining(watch.Elapsed, seen, (long)(o.Epochs - startEpoch) * batches * o.BatchSize)));
+                    using var scope = NewDisposeScope();
+                    var step = (long)epoch * batches + b;
+                    lr = schedule.LearningRate(step);
+                    var batch = MakeBatch(labelled.Inputs, labels, plan[b], normalization, augmenter, mix, needs, random, generator);
+                    var outputs = Forward(model, batch, needs);
+                    var loss = objectives[0].Loss(batch, outputs);
+                    for (var i = 1; i < objectives.Count; i++)
+                        loss = loss.add(objectives[i].Loss(batch, outputs));
+                    optimizer.ZeroGrad();
+                    loss.backward();
+                    optimizer.Step(lr, schedule.CyclesMomentum ? schedule.Momentum(step) : o.Momentum);
+                    using (no_grad())
+                    {
+                        lossSum.add_(loss.detach().to(float64), one);
+                        correct.add_(outputs.Logits.argmax(1).eq(batch.Labels).sum(), one);
+                    }
+                    seen += plan[b].shape[0];
+                    if (progress is not null && watch.Elapsed - lastReport >= ProgressInterval)
+                    {
+                        lastReport = watch.Elapsed;
+                        var running = lossSum.item<double>() / (b + 1);
+                        ThrowIfDiverged(running, epoch);
+                        progress.Report(new TrainingProgress(epoch + 1, o.Epochs, b + 1, batches, running, watch.Elapsed,
+                            Remaining(watch.Elapsed, seen, toSee)));
+                    }
                 }
             }
-            var trainLoss = lossSum.item<double>() / Math.Max(1, batches);
+            finally
+            {
+                foreach (var index in plan) index.Dispose();
+            }
+            var trainLoss = lossSum.item<double>() / batches;
             ThrowIfDiverged(trainLoss, epoch);
-            var trainAccuracy = (double)correct.item<long>() / Math.Max(1, batches * o.BatchSize);
+            var trainAccuracy = (double)correct.item<long>() / n;
             double? valLoss = null, valAccuracy = null;
             if (validation is { Count: > 0 })
             {
-                validationLogits = ValidationLogits(model, trainingDescription, validation, o.Threads);
+                model.eval();
+                validationLogits = Validation.Logits(model, trainingDescription, validation);
                 var report = ClassificationMetrics.Evaluate(validationLogits, validation.Labels, validation.ClassNames);
                 (valLoss, valAccuracy) = (report.Nll, report.Accuracy);
             }
             NativeHeap.Trim();
             var record = new EpochRecord(epoch + 1, trainLoss, trainAccuracy, valLoss, valAccuracy, lr, epochWatch.Elapsed.TotalSeconds, PeakMemoryMb());
             history.Add(record);
+            foreach (var stage in stages) stage.AfterEpoch(context, record);
+            if (!ReferenceEquals(context.Model, model))
+                throw new InvalidOperationException("a stage replaced the model after an epoch; only BeforeTraining and AfterTraining may");
             checkpoint?.Save(new Checkpoint.State(epoch + 1, o, normalization, history), model, optimizer);
             progress?.Report(new TrainingProgress(epoch + 1, o.Epochs, batches, batches, trainLoss, watch.Elapsed,
-                Remaining(watch.Elapsed, seen, (long)(o.Epochs - startEpoch) * batches * o.BatchSize), record));
+                Remaining(watch.Elapsed, seen, toSee), record));
         }
         var trainSeconds = watch.Elapsed.TotalSeconds;
 
         model.eval();
-        Classifier final = model;
-        if (o.Head == "ncm")
-        {
-            var ncm = new NcmHead(backbone.EmbeddingDim, labelled.ClassNames.Count);
-            using (var embeddings = ClassifierInference.Embeddings(model, normalization, labelled.Inputs, EvalBatchSize))
-                ncm.Fit(embeddings, labelled.Labels);
-            final = new Classifier(backbone, ncm);
-            final.eval();
-        }
-        // The last validation pass already scored the final model, unless NCM replaced its head.
-        var finalValidationLogits = o.Head == "ncm" ? null : validationLogits;
-        return new TrainingResult(new ModelBundle(description, final), history, trainSeconds, seen / Math.Max(trainSeconds, 1e-9), finalValidationLogits);
+        foreach (var stage in stages) stage.AfterTraining(context);
+        var final = context.Model;
+        final.eval();
+        // The last validation pass already scored the final model, unless a stage replaced it (NCM's head).
+        var finalValidationLogits = ReferenceEquals(final, model) ? validationLogits : null;
+        return new TrainingResult(new ModelBundle(description with { Head = final.Head.Kind }, final), history, trainSeconds,
+            seen / Math.Max(trainSeconds, 1e-9), finalValidationLogits);
     }
 
     private static void Validate(TrainOptions o, Dataset train)
     {
-        if (o.Epochs < 1) throw new ProteaException("--epochs must be at least 1");
-        if (o.BatchSize < 2) throw new ProteaException("--batch-size must be at least 2 (BatchNorm needs more than one example)");
-        if (o.Threads < 1) throw new ProteaException("--threads must be at least 1");
-        if (o.LearningRate <= 0 || !double.IsFinite(o.LearningRate)) throw new ProteaException("--lr must be a positive number");
+        if (o.Epochs < 1) throw new ProteaException($"the number of epochs must be at least 1, not {o.Epochs}", "epochs");
+        if (o.BatchSize < 2) throw new ProteaException($"batch size {o.BatchSize} is too small: BatchNorm needs at least 2 examples per batch", "batch_size");
+        if (o.LearningRate <= 0 || !double.IsFinite(o.LearningRate)) throw new ProteaException($"learning rate {o.LearningRate} must be a positive number", "learning_rate");
         var labelled = train.Labels.Count(l => l >= 0);
-        if (labelled < o.BatchSize)
-            throw new ProteaException($"{train.Source}: {labelled} labelled training examples, fewer than one batch of {o.BatchSize}; add data or lower --batch-size");
+        if (labelled < 2)
+            throw new ProteaException($"{train.Source}: {labelled} labelled training example{(labelled == 1 ? "" : "s")}; training needs at least 2", "data");
         if (train.ClassNames.Count < 2)
-            throw new ProteaException($"{train.Source}: a classifier needs at least 2 classes, found {train.ClassNames.Count}");
+            throw new ProteaException($"{train.Source}: a classifier needs at least 2 classes, found {train.ClassNames.Count}", "data");
     }
 
     private static Dataset LabelledOnly(Dataset data) =>
         data.Subset(Enumerable.Range(0, data.Count).Where(i => data.Labels[i] >= 0).Select(i => (long)i).ToArray());
 
-    private static IOptimizer CreateOptimizer(TrainOptions o, IReadOnlyList<(string, Parameter)> parameters) => o.Optimizer switch
+    /// <summary>A new network from the options, with normalisation fitted to the training data.</summary>
+    private static (Classifier, ModelDescription) Fresh(TrainOptions o, Dataset labelled)
     {
-        "sgd" => new Sgd(parameters, o.WeightDecay, o.Nesterov && o.Momentum > 0),
-        "adamw" => new Optimizers.AdamW(parameters, o.WeightDecay),
-        _ => throw new ProteaException($"--optimizer: unknown optimizer '{o.Optimizer}'; choose sgd or adamw"),
+        var normalization = InputNormalization.Fit(labelled.Inputs);
+        var backbone = Architectures.CreateBackbone(o.Architecture, labelled.Kind, labelled.ExampleShape, o.Stem);
+        if (o.Init is not null)
+            PretrainedWeights.LoadInto(backbone, o.Init);
+        var model = new Classifier(backbone, Architectures.CreateHead(o.Head, backbone.EmbeddingDim, labelled.ClassNames.Count));
+        var description = new ModelDescription
+        {
+            Architecture = o.Architecture,
+            Head = o.Head,
+            Stem = o.Architecture == "resnet18" ? (o.Stem ?? "small") : null,
+            InputKind = labelled.Kind,
+            InputShape = labelled.ExampleShape,
+            ClassNames = labelled.ClassNames.ToArray(),
+            Normalization = normalization,
+            Recipe = Recipe(o),
+        };
+        return (model, description);
+    }
+
+    /// <summary>A copy of a saved model, its normalisation kept; the data must have its inputs and classes.</summary>
+    private static (Classifier, ModelDescription) FromBundle(ModelBundle bundle, Dataset labelled, TrainOptions o)
+    {
+        var d = bundle.Description;
+        if (o.Init is not null)
+            throw new ProteaException($"pretrained weights ({o.Init}) cannot be loaded into a model that training continues from", "init");
+        if (labelled.Kind != d.InputKind || !labelled.ExampleShape.SequenceEqual(d.InputShape))
+            throw new ProteaException($"{labelled.Source}: the data has {Describe(labelled.Kind, labelled.ExampleShape)} inputs, the starting model takes {Describe(d.InputKind, d.InputShape)}", "data");
+        if (!labelled.ClassNames.SequenceEqual(d.ClassNames))
+            throw new ProteaException($"{labelled.Source}: the data's classes ({string.Join(", ", labelled.ClassNames)}) are not the starting model's ({string.Join(", ", d.ClassNames)})", "data");
+        var model = Architectures.Create(d);
+        ModelBundle.LoadInto(model, bundle.Model.state_dict(), "the starting model");
+        var description = d with
+        {
+            Recipe = Recipe(o with { Architecture = d.Architecture, Head = d.Head, Stem = d.Stem }),
+            Metrics = new Dictionary<string, double>(),
+        };
+        return (model, description);
+    }
+
+    private static string Describe(InputKind kind, long[] shape) => $"{kind.ToString().ToLowerInvariant()} [{string.Join(", ", shape)}]";
+
+    private static System.Text.Json.Nodes.JsonObject Recipe(TrainOptions o) =>
+        System.Text.Json.JsonSerializer.SerializeToNode(o, IO.ProteaJson.Options)!.AsObject();
+
+    private static IOptimizer CreateOptimizer(TrainOptions o, IReadOnlyList<OptimizerGroup> groups) => o.Optimizer switch
+    {
+        "sgd" => new Sgd(groups, o.Nesterov && o.Momentum > 0),
+        "adamw" => new Optimizers.AdamW(groups),
+        _ => throw new ProteaException($"optimizer '{o.Optimizer}' is not known; known: sgd, adamw", "optimizer"),
     };
+
+    /// <summary>
+    /// BatchNorm layers whose parameters are all frozen run in eval mode: their running statistics
+    /// are part of the frozen state and would otherwise drift with every training batch.
+    /// </summary>
+    private static void KeepFrozenStatistics(Classifier model)
+    {
+        foreach (var (_, module) in model.named_modules())
+            if (module is TorchSharp.Modules.BatchNorm norm && norm.parameters(recurse: false).ToList() is { Count: > 0 } own && own.All(p => !p.requires_grad))
+                norm.eval();
+    }
+
+    /// <summary>
+    /// Gathers, augments and normalises a batch, then mixes it (mixup/CutMix) when enabled; a second
+    /// view is an independent augmentation of the same raw examples, not mixed.
+    /// </summary>
+    private static TrainingBatch MakeBatch(Tensor inputs, Tensor labels, Tensor index, InputNormalization normalization,
+        BatchAugmenter augmenter, MixAugment mix, ObjectiveNeeds needs, Random random, Generator generator)
+    {
+        var raw = inputs.index_select(0, index);
+        var x = normalization.Apply(augmenter.IsIdentity ? raw : augmenter.Apply(raw, generator));
+        var y = labels.index_select(0, index);
+        Mixing? mixing = null;
+        if (mix.Enabled)
+        {
+            var mixed = mix.Apply(x, random, generator);
+            (x, mixing) = (mixed.Inputs, new Mixing(mixed.Permutation, mixed.Lambda));
+        }
+        var secondView = needs.HasFlag(ObjectiveNeeds.SecondView)
+            ? normalization.Apply(augmenter.IsIdentity ? raw : augmenter.Apply(raw, generator))
+            : null;
+        return new TrainingBatch(x, y, mixing, secondView);
+    }
+
+    private static ModelOutputs Forward(Classifier model, TrainingBatch batch, ObjectiveNeeds needs)
+    {
+        var outputs = Forward(model, batch.Inputs, needs);
+        return batch.SecondView is { } view ? outputs with { SecondView = Forward(model, view, needs) } : outputs;
+    }
+
+    private static ModelOutputs Forward(Classifier model, Tensor x, ObjectiveNeeds needs)
+    {
+        Tensor logits;
+        Tensor? embedding = null;
+        if (needs.HasFlag(ObjectiveNeeds.Embedding))
+            (logits, embedding) = model.ForwardBoth(x);
+        else
+            logits = model.forward(x);
+        // A second backbone pass for now: Classifier does not yet hand its feature map on.
+        var featureMap = needs.HasFlag(ObjectiveNeeds.FeatureMap) ? model.Backbone.FeatureMap(x) : null;
+        return new ModelOutputs(model, logits, embedding, featureMap);
+    }
 
     /// <summary>Each epoch's shuffling and augmentation come from (seed, epoch) alone, which is what makes resume exact.</summary>
     private static int EpochSeed(int seed, int epoch) => unchecked(seed * 1_000_003 + epoch * 7919 + 1) & int.MaxValue;
@@ -207,22 +320,6 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
     private static void ThrowIfDiverged(double loss, int epoch)
     {
         if (!double.IsFinite(loss))
-            throw new ProteaException($"training diverged in epoch {epoch + 1}: the loss is {loss}; lower --lr or check the input data for extreme values");
-    }
-
-    /// <summary>
-    /// Scores validation data with ONNX Runtime over an in-memory export of the current weights: it
-    /// runs the graph several times faster than TorchSharp at inference, and it is the engine the
-    /// saved model is deployed with. TorchSharp for an architecture or head with no export.
-    /// </summary>
-    private static float[] ValidationLogits(Classifier model, ModelDescription description, Dataset data, int threads)
-    {
-        model.eval();
-        if (!OnnxExporter.CanExport(description))
-            return ClassifierInference.Logits(model, description.Normalization, data.Inputs, EvalBatchSize);
-        // Not disposed: a bundle owns its model, and this one is the live network.
-        var live = new ModelBundle(description, model);
-        using var engine = OnnxEngine.FromModel(live, threads);
-        return InferenceEngines.RunAll(engine, data, EvalBatchSize).Logits;
+            throw new ProteaException($"training diverged in epoch {epoch + 1}: the loss is {loss}; lower the learning rate or check the input data for extreme values", "learning_rate");
     }
 }

@@ -1,5 +1,6 @@
 using Protea.Data;
 using Protea.Models;
+using Protea.Runs;
 using Protea.Tests.Support;
 using Protea.Training;
 

@@ -44,6 +44,9 @@ public sealed class LearningRateScheduleTests
     public void UnknownSchedule_IsABadInputError()
     {
         var e = Assert.Throws<ProteaException>(() => new LearningRateSchedule("linear", 0.1, 10));
-        Assert.Contains("--schedule", e.Message);
+        Assert.Equal("schedule", e.Field);
+        Assert.Contains("'linear'", e.Message);
+        Assert.Contains("onecycle", e.Message);
+        Assert.DoesNotContain("--", e.Message);
     }
 }

@@ -1,6 +1,7 @@
 using Protea.Data;
 using Protea.Evaluation;
 using Protea.Models;
+using Protea.Runs;
 using Protea.Training;
 using Protea.Tests.Support;
 using static TorchSharp.torch;
@@ -14,6 +15,16 @@ public sealed class TrainerTests
         Epochs = 1, BatchSize = 32, LearningRate = 0.05, Schedule = "onecycle", ValidationFraction = 0, Seed = 3, Threads = 2,
     };
 
+    /// <summary>
+    /// The trainer sets no process-wide state: as a host (TrainingRun) does, the test seeds torch's
+    /// global generator, from which a fresh network's layers draw their initial weights.
+    /// </summary>
+    private static Trainer Seeded(TrainOptions options, IProgress<TrainingProgress>? progress = null)
+    {
+        manual_seed(options.Seed);
+        return new Trainer(options, progress);
+    }
+
     /// <summary>Reports synchronously (unlike Progress&lt;T&gt;), so a test can cancel at an exact epoch.</summary>
     private sealed class SyncProgress(Action<TrainingProgress> onReport) : IProgress<TrainingProgress>
     {
@@ -25,9 +36,9 @@ public sealed class TrainerTests
     {
         using var data = FashionMnist.Dataset(20 * 32);
         var options = Small with { CropPadding = 2, MixupAlpha = 0.2, CutMixAlpha = 1.0 };
-        using var a = new Trainer(options).Train(data, null).Bundle;
-        using var b = new Trainer(options).Train(data, null).Bundle;
-        using var c = new Trainer(options with { Seed = 4 }).Train(data, null).Bundle;
+        using var a = Seeded(options).Train(data, null).Bundle;
+        using var b = Seeded(options).Train(data, null).Bundle;
+        using var c = Seeded(options with { Seed = 4 }).Train(data, null).Bundle;
         AssertSameWeights(a.Model, b.Model);
         Assert.False(TensorAssert.Identical(a.Model.state_dict()["head.weight"], c.Model.state_dict()["head.weight"]));
     }
@@ -37,12 +48,13 @@ public sealed class TrainerTests
     {
         using var data = FashionMnist.Dataset(12 * 32);
         var options = Small with { Epochs = 3, Flip = true, CropPadding = 1 };
-        using var whole = new Trainer(options).Train(data, null).Bundle;
+        using var whole = Seeded(options).Train(data, null).Bundle;
 
         using var run = new TempDir();
         using var cancel = new CancellationTokenSource();
         var stopAfterFirst = new SyncProgress(p => { if (p.Completed is { Epoch: 1 }) cancel.Cancel(); });
-        Assert.ThrowsAny<OperationCanceledException>(() => new Trainer(options, stopAfterFirst).Train(data, null, run.Path, cancellation: cancel.Token));
+        Assert.ThrowsAny<OperationCanceledException>(() => Seeded(options, stopAfterFirst).Train(data, null, run.Path, cancellation: cancel.Token));
+        // Not seeded: a resumed run takes its weights from the checkpoint, whatever the global generator holds.
         var resumed = new Trainer(options).Train(data, null, run.Path, resume: true);
         using var resumedBundle = resumed.Bundle;
 
@@ -55,8 +67,8 @@ public sealed class TrainerTests
     {
         using var data = FashionMnist.Dataset(4 * 32);
         using var run = new TempDir();
-        using (new Trainer(Small).Train(data, null, run.Path).Bundle) { }
-        var e = Assert.Throws<ProteaException>(() => new Trainer(Small with { LearningRate = 0.2 }).Train(data, null, run.Path, resume: true));
+        using (Seeded(Small).Train(data, null, run.Path).Bundle) { }
+        var e = Assert.Throws<ProteaException>(() => Seeded(Small with { LearningRate = 0.2 }).Train(data, null, run.Path, resume: true));
         Assert.Contains("different training options", e.Message);
     }
 
@@ -65,7 +77,12 @@ public sealed class TrainerTests
     {
         using var train = FashionMnist.Dataset(2000);
         using var test = FashionMnist.Dataset(1000, train: false);
-        var result = new Trainer(new TrainOptions { Epochs = 3, BatchSize = 64, LearningRate = 0.1, ValidationFraction = 0, Seed = 0 }).Train(train, test);
+        manual_seed(0);
+        var trainer = new Trainer(new TrainOptions { Epochs = 3, BatchSize = 64, LearningRate = 0.1, ValidationFraction = 0, Seed = 0 })
+        {
+            Validation = new OnnxValidationScorer(threads: 2),
+        };
+        var result = trainer.Train(train, test);
         using var bundle = result.Bundle;
         var logits = ClassifierInference.Logits(bundle.Model, bundle.Description.Normalization, test.Inputs);
         var accuracy = ClassificationMetrics.Evaluate(logits, test.Labels, test.ClassNames).Accuracy;
@@ -81,7 +98,7 @@ public sealed class TrainerTests
     public void NcmHead_PrototypesAreTheClassMeansOfNormalisedEmbeddings()
     {
         using var data = FashionMnist.Dataset(6 * 32);
-        using var bundle = new Trainer(Small with { Head = "ncm" }).Train(data, null).Bundle;
+        using var bundle = Seeded(Small with { Head = "ncm" }).Train(data, null).Bundle;
         var ncm = Assert.IsType<NcmHead>(bundle.Model.Head);
         using var z = ClassifierInference.Embeddings(bundle.Model, bundle.Description.Normalization, data.Inputs);
         using var zn = nn.functional.normalize(z, dim: 1);
@@ -97,7 +114,7 @@ public sealed class TrainerTests
     public void HugeLearningRate_StopsWithADivergenceMessage()
     {
         using var data = FashionMnist.Dataset(4 * 32);
-        var e = Assert.Throws<ProteaException>(() => new Trainer(Small with { LearningRate = 1e30, Schedule = "constant" }).Train(data, null));
+        var e = Assert.Throws<ProteaException>(() => Seeded(Small with { LearningRate = 1e30, Schedule = "constant" }).Train(data, null));
         Assert.Contains("diverged", e.Message);
     }
 

@@ -6,55 +6,76 @@ namespace Protea.Training.Optimizers;
 
 /// <summary>
 /// SGD as torch.optim.SGD (dampening 0): d = g + wd * p; buf = d on the first step, else
-/// momentum * buf + d; d = d + momentum * buf (Nesterov) or buf; p -= lr * d.
+/// momentum * buf + d; d = d + momentum * buf (Nesterov) or buf; p -= lr * d. With parameter
+/// groups, each group steps with lr * its scale and its own weight decay.
 /// </summary>
-public sealed class Sgd(IReadOnlyList<(string Name, Parameter Param)> parameters, double weightDecay, bool nesterov) : IOptimizer
+public sealed class Sgd : IOptimizer
 {
-    private readonly Tensor?[] buffers = new Tensor?[parameters.Count];
+    private readonly IReadOnlyList<OptimizerGroup> groups;
+    private readonly bool nesterov;
+    private readonly Tensor?[] buffers;
+
+    public Sgd(IReadOnlyList<(string Name, Parameter Param)> parameters, double weightDecay, bool nesterov)
+        : this([new OptimizerGroup(parameters, weightDecay)], nesterov) { }
+
+    public Sgd(IReadOnlyList<OptimizerGroup> groups, bool nesterov)
+    {
+        this.groups = groups;
+        this.nesterov = nesterov;
+        buffers = new Tensor?[groups.Sum(g => g.Parameters.Count)];
+    }
+
+    private IEnumerable<(string Name, Parameter Param)> Parameters => groups.SelectMany(g => g.Parameters);
 
     public void Step(double learningRate, double momentum)
     {
         using var noGrad = no_grad();
-        using var wd = weightDecay.ToScalar();
         using var mom = momentum.ToScalar();
-        using var negLr = (-learningRate).ToScalar();
-        for (var i = 0; i < parameters.Count; i++)
+        var i = 0;
+        foreach (var group in groups)
         {
-            var p = parameters[i].Param;
-            using var grad = p.grad;
-            if (grad is null) continue;
-            using var scope = NewDisposeScope();
-            var d = weightDecay != 0 ? grad.add(p, wd) : grad;
-            if (momentum != 0)
+            using var wd = group.WeightDecay.ToScalar();
+            using var negLr = (-learningRate * group.LearningRateScale).ToScalar();
+            foreach (var (_, p) in group.Parameters)
             {
-                if (buffers[i] is null)
-                    buffers[i] = d.clone().DetachFromDisposeScope();
-                else
-                    buffers[i]!.mul_(mom).add_(d);
-                d = nesterov ? d.add(buffers[i]!, mom) : buffers[i]!;
+                var slot = i++;
+                using var grad = p.grad;
+                if (grad is null) continue;
+                using var scope = NewDisposeScope();
+                var d = group.WeightDecay != 0 ? grad.add(p, wd) : grad;
+                if (momentum != 0)
+                {
+                    if (buffers[slot] is null)
+                        buffers[slot] = d.clone().DetachFromDisposeScope();
+                    else
+                        buffers[slot]!.mul_(mom).add_(d);
+                    d = nesterov ? d.add(buffers[slot]!, mom) : buffers[slot]!;
+                }
+                p.add_(d, negLr);
             }
-            p.add_(d, negLr);
         }
     }
 
     public void ZeroGrad()
     {
-        foreach (var (_, p) in parameters) p.grad = null;
+        foreach (var (_, p) in Parameters) p.grad = null;
     }
 
     public IEnumerable<KeyValuePair<string, Tensor>> State()
     {
-        for (var i = 0; i < parameters.Count; i++)
-            if (buffers[i] is { } b)
-                yield return KeyValuePair.Create($"momentum_buffer.{parameters[i].Name}", b);
+        var i = 0;
+        foreach (var (name, _) in Parameters)
+            if (buffers[i++] is { } b)
+                yield return KeyValuePair.Create($"momentum_buffer.{name}", b);
     }
 
     public void LoadState(IReadOnlyDictionary<string, Tensor> state, string source)
     {
-        for (var i = 0; i < parameters.Count; i++)
+        var i = 0;
+        foreach (var p in Parameters)
         {
             buffers[i]?.Dispose();
-            buffers[i] = state.TryGetValue($"momentum_buffer.{parameters[i].Name}", out var t) ? Checked(t, parameters[i], source) : null;
+            buffers[i++] = state.TryGetValue($"momentum_buffer.{p.Name}", out var t) ? Checked(t, p, source) : null;
         }
     }
 

@@ -5,15 +5,22 @@ using Protea.Evaluation;
 using Protea.IO;
 using Protea.Models;
 using Protea.Reports;
+using Protea.Training;
+using TorchSharp;
 
-namespace Protea.Training;
+namespace Protea.Runs;
 
 /// <summary>
 /// A whole training run as `protea train` and `protea quickstart` perform it: read the data, hold out
 /// a seeded validation split, train (with checkpoints), evaluate on the data's own test set (or the
 /// validation split when there is none) and write the run folder: model.safetensors, model.json,
-/// metrics.json, confusion.png, curves.png and report.md.
+/// metrics.json, confusion.png, curves.png and report.md. A facade above Training, Deploy and Reports.
 /// </summary>
+/// <remarks>
+/// This is where a run sets torch's process-wide state, once, as its host: the thread count, and the
+/// global generator's seed, from which TorchSharp's layers draw a fresh network's initial weights
+/// (they take no generator). The trainer itself draws everything else from its own generators.
+/// </remarks>
 public static class TrainingRun
 {
     public const string MetricsFile = "metrics.json";
@@ -30,6 +37,7 @@ public static class TrainingRun
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
         var wall = Stopwatch.StartNew();
+        if (options.Threads < 1) throw new ProteaException($"the thread count must be at least 1, not {options.Threads}", "threads");
         if (options.Init is not null) PretrainedWeights.RequireSupported(options.Architecture);
         using var splits = spec.Load();
         using var pool = options.Limit is { } limit ? splits.Train.Sample(limit, options.Seed) : null;
@@ -43,7 +51,10 @@ public static class TrainingRun
         var validation = heldOut ?? splits.Test;
         try
         {
-            var training = new Trainer(options, progress).Train(train, validation, outDir, resume, cancellation);
+            torch.set_num_threads(options.Threads);
+            torch.manual_seed(options.Seed);
+            var trainer = new Trainer(options, progress) { Validation = new OnnxValidationScorer(options.Threads) };
+            var training = trainer.Train(train, validation, outDir, resume, cancellation);
             using var bundle = training.Bundle;
             var (evalSet, evaluatedOn) = splits.Test is { Count: > 0 } test ? (test, "test")
                 : heldOut is { Count: > 0 } ? (heldOut, "validation")

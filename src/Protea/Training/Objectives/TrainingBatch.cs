@@ -1,0 +1,16 @@
+using static TorchSharp.torch;
+
+namespace Protea.Training.Objectives;
+
+/// <summary>
+/// One training batch as the model sees it: normalised (and possibly mixed) inputs, the labels of
+/// the examples before mixing, how they were mixed, and a second augmented view when an objective
+/// asked for one. Every tensor lives in the batch's DisposeScope.
+/// </summary>
+public sealed record TrainingBatch(Tensor Inputs, Tensor Labels, Mixing? Mixing = null, Tensor? SecondView = null);
+
+/// <summary>
+/// Mixup or CutMix: example i of the inputs is lambda parts example i and 1 - lambda parts example
+/// Partner[i], so its target is lambda * y + (1 - lambda) * y[Partner].
+/// </summary>
+public sealed record Mixing(Tensor Partner, double Lambda);
