@@ -37,11 +37,11 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         var normalization = InputNormalization.Fit(labelled.Inputs);
         var backbone = Architectures.CreateBackbone(o.Architecture, labelled.Kind, labelled.ExampleShape, o.Stem);
         if (o.Init is not null)
-            PretrainedWeights.LoadInto(backbone, o.Init);
-        // NCM is fitted after training; the backbone learns with a cosine head, whose geometry (angles
-        // between L2-normalised embeddings) is the one class means live in.
-        var trainingHeadKind = o.Head == "ncm" ? "cosine" : o.Head;
-        var model = new Classifier(backbone, Architectures.CreateHead(trainingHeadKind, backbone.EmbeddingDim, labelled.ClassNames.Count));
+            PretrainedWeights.LoadInto(o.Architecture, backbone, o.Init);
+        // A head fitted from embeddings (NCM) is fitted after training; the backbone learns with the head its spec trains as.
+        var headSpec = Registry.Heads.Get(o.Head);
+        var trainingHeadKind = headSpec.TrainsAs ?? o.Head;
+        var model = new Classifier(backbone, Architectures.CreateHead(trainingHeadKind, o.Architecture, backbone, labelled.ClassNames.Count));
         using var optimizer = CreateOptimizer(o, model.named_parameters().Select(p => (p.name, p.parameter)).ToList());
 
         var n = labelled.Count;
@@ -54,7 +54,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         {
             Architecture = o.Architecture,
             Head = o.Head,
-            Stem = o.Architecture == "resnet18" ? (o.Stem ?? "small") : null,
+            Stem = Registry.Backbones.Get(o.Architecture).ResolveStem(o.Stem),
             InputKind = labelled.Kind,
             InputShape = labelled.ExampleShape,
             ClassNames = labelled.ClassNames.ToArray(),
@@ -156,16 +156,16 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
 
         model.eval();
         Classifier final = model;
-        if (o.Head == "ncm")
+        if (headSpec.Training == HeadTraining.FittedFromEmbeddings)
         {
-            var ncm = new NcmHead(backbone.EmbeddingDim, labelled.ClassNames.Count);
+            var fitted = Architectures.CreateHead(o.Head, o.Architecture, backbone, labelled.ClassNames.Count);
             using (var embeddings = ClassifierInference.Embeddings(model, normalization, labelled.Inputs, EvalBatchSize))
-                ncm.Fit(embeddings, labelled.Labels);
-            final = new Classifier(backbone, ncm);
+                ((IFittedHead)fitted).Fit(embeddings, labelled.Labels);
+            final = new Classifier(backbone, fitted);
             final.eval();
         }
         // The last validation pass already scored the final model, unless NCM replaced its head.
-        var finalValidationLogits = o.Head == "ncm" ? null : validationLogits;
+        var finalValidationLogits = headSpec.Training == HeadTraining.FittedFromEmbeddings ? null : validationLogits;
         return new TrainingResult(new ModelBundle(description, final), history, trainSeconds, seen / Math.Max(trainSeconds, 1e-9), finalValidationLogits);
     }
 
