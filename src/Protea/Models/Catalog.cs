@@ -2,7 +2,7 @@ namespace Protea.Models;
 
 /// <summary>
 /// Components of one kind by name, in registration order (the first of a kind is its default).
-/// Registering is thread-safe and idempotent for the same spec; readers see a snapshot.
+/// Registering is thread-safe and idempotent for an equal spec; readers see a snapshot.
 /// </summary>
 /// <param name="what">How messages name one component ("architecture", "head").</param>
 /// <param name="field">The setting a wrong name is reported against (<see cref="ProteaException.Field"/>).</param>
@@ -20,13 +20,13 @@ public sealed class Catalog<TSpec>(string what, string field) where TSpec : clas
 
     public IReadOnlyList<string> Names => specs.Select(s => s.Name).ToArray();
 
-    /// <summary>Adds a component; registering the same spec again does nothing, another spec under a taken name is a bug.</summary>
+    /// <summary>Adds a component; registering an equal spec again does nothing, another spec under a taken name is a bug.</summary>
     public void Register(TSpec spec)
     {
         lock (gate)
         {
             var existing = specs.FirstOrDefault(s => s.Name == spec.Name);
-            if (ReferenceEquals(existing, spec)) return;
+            if (Equals(existing, spec)) return;
             if (existing is not null)
                 throw new InvalidOperationException($"{What} '{spec.Name}' is already registered");
             specs = [.. specs, spec];
