@@ -28,7 +28,7 @@ public sealed class CosineHead : Head
         RegisterComponents();
     }
 
-    public override string Kind => "cosine";
+    public override string Kind => Spec.Name;
     public override long NumClasses => weight.shape[0];
     public override long EmbeddingDim => weight.shape[1];
 

@@ -26,7 +26,7 @@ public sealed class LinearHead : Head
         RegisterComponents();
     }
 
-    public override string Kind => "linear";
+    public override string Kind => Spec.Name;
     public override long NumClasses => weight.shape[0];
     public override long EmbeddingDim => weight.shape[1];
 

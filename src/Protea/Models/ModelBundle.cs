@@ -36,7 +36,7 @@ public sealed class ModelBundle(ModelDescription description, Classifier model) 
         if (!Directory.Exists(dir))
             throw new ProteaException($"{dir}: no such directory; a model directory holds {DescriptionFile} and {WeightsFile} as training writes them", "model");
         if (!File.Exists(path))
-            throw new ProteaException($"{path}: not found; {dir} is not a Protea model directory");
+            throw new ProteaException($"{path}: not found; {dir} is not a Protea model directory", "model");
         ModelDescription? d;
         try
         {
@@ -59,7 +59,16 @@ public sealed class ModelBundle(ModelDescription description, Classifier model) 
         // Named here, not as errors in the architecture/head settings: the names came from model.json.
         if (!Registry.Backbones.TryGet(description.Architecture, out _) || !Registry.Heads.TryGet(description.Head, out _))
             throw new ProteaException($"{DescriptionPath(dir)}: architecture '{description.Architecture}' with head '{description.Head}' is not one this Protea builds ({string.Join(", ", Architectures.BackboneNames)} x {string.Join(", ", Architectures.HeadNames)}); upgrade Protea");
-        var model = Architectures.Create(description);
+        Classifier model;
+        try
+        {
+            model = Architectures.Create(description);
+        }
+        catch (ProteaException wrong) when (wrong.Field is not null)
+        {
+            // The stem or the data kind came from model.json, not from a setting the user can change.
+            throw new ProteaException($"{DescriptionPath(dir)}: {wrong.Message}");
+        }
         if (description.Embedding is { } e && e.Dim != model.Backbone.EmbeddingDim)
         {
             model.Dispose();

@@ -31,7 +31,7 @@ public sealed class NcmHead : Head, IFittedHead
         register_buffer("temperature", this.temperature);
     }
 
-    public override string Kind => "ncm";
+    public override string Kind => Spec.Name;
     public override long NumClasses => prototypes.shape[0];
     public override long EmbeddingDim => prototypes.shape[1];
     public override bool IsTrainable => false;
@@ -46,11 +46,14 @@ public sealed class NcmHead : Head, IFittedHead
         using var noGrad = no_grad();
         var zn = nn.functional.normalize(embeddings.to(float32), dim: 1);
         using var y = tensor(labels);
+        // Scalars held for the call: TorchSharp frees a temporary one whenever the GC finalises it.
+        using var one = 1.ToScalar();
+        using var zero = 0.ToScalar();
         var k = NumClasses;
-        var sums = zeros(k, EmbeddingDim).index_add_(0, y, zn, 1);
-        var counts = zeros(k).index_add_(0, y, ones(labels.Length), 1);
-        var present = counts.gt(0).unsqueeze(1);
-        var means = sums / counts.clamp_min(1).unsqueeze(1);
+        var sums = zeros(k, EmbeddingDim).index_add_(0, y, zn, one);
+        var counts = zeros(k).index_add_(0, y, ones(labels.Length), one);
+        var present = counts.gt(zero).unsqueeze(1);
+        var means = sums / counts.clamp_min(one).unsqueeze(1);
         prototypes.copy_(where(present, means, prototypes));
     }
 
@@ -58,8 +61,10 @@ public sealed class NcmHead : Head, IFittedHead
     {
         using var scope = NewDisposeScope();
         var zn = nn.functional.normalize(z, dim: 1);
+        using var one = 1.ToScalar();
+        using var minusTwo = (-2).ToScalar();
         // ||a - b||^2 = |a|^2 - 2 a.b + |b|^2, with |a| = 1.
-        var d2 = 1 - 2 * zn.matmul(prototypes.t()) + prototypes.pow(2).sum(1).unsqueeze(0);
+        var d2 = zn.matmul(prototypes.t()).mul(minusTwo).add(one).add(prototypes.square().sum(1).unsqueeze(0));
         return (-temperature * d2).MoveToOuterDisposeScope();
     }
 

@@ -126,10 +126,9 @@ public sealed class FeatureMapHeadTests
     [Fact]
     public void Export_OfAHeadWithoutOnnxEmission_SaysSoNamingTheHead()
     {
-        var noOnnx = SpatialMaxHead.Spec with { Name = "test-spatial-max-no-onnx", Emit = null };
-        Registry.Heads.Register(noOnnx);
-        // Registering an equal spec again is a no-op too (records compare by value).
-        Registry.Heads.Register(SpatialMaxHead.Spec with { Name = "test-spatial-max-no-onnx", Emit = null });
+        var noOnnx = SpatialMaxHead.NoOnnxSpec;
+        // Registering an equal spec again is a no-op (records compare by value).
+        Registry.Heads.Register(noOnnx with { });
         using var dir = new TempDir();
         using var data = Shapes(8, seed: 3);
         var description = new ModelDescription

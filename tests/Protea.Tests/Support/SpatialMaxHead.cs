@@ -25,21 +25,35 @@ public sealed class SpatialMaxHead : Head
         Describe = head => new JsonObject { ["scale"] = ((SpatialMaxHead)head).Scale },
     };
 
-    /// <summary>The one registration line; idempotent, so every test that needs the head may call it.</summary>
-    public static void Register() => Registry.Heads.Register(Spec);
+    /// <summary>The same head under another name with no ONNX emission, for the "no ONNX export" path.</summary>
+    public static readonly HeadSpec NoOnnxSpec = Spec with
+    {
+        Name = Name + "-no-onnx",
+        Create = ctx => new SpatialMaxHead(ctx.Channels, ctx.NumClasses, (double?)ctx.Config?["scale"] ?? DefaultScale, Name + "-no-onnx"),
+        Emit = null,
+    };
+
+    /// <summary>The registration lines; idempotent, so every test that needs the heads may call it.</summary>
+    public static void Register()
+    {
+        Registry.Heads.Register(Spec);
+        Registry.Heads.Register(NoOnnxSpec);
+    }
 
     private readonly Conv2d conv;
+    private readonly string kind;
 
-    public SpatialMaxHead(long channels, long numClasses, double scale) : base("head")
+    public SpatialMaxHead(long channels, long numClasses, double scale, string kind = Name) : base("head")
     {
         conv = nn.Conv2d(channels, numClasses, 1);
         Scale = scale;
+        this.kind = kind;
         RegisterComponents();
     }
 
     public double Scale { get; }
 
-    public override string Kind => Name;
+    public override string Kind => kind;
     public override long NumClasses => conv.weight!.shape[0];
     public override long EmbeddingDim => conv.weight!.shape[1];
     public override Consumes Consumes => Consumes.FeatureMap;
