@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Protea.Data;
+using Protea.Models;
 using Protea.Runs;
 using Protea.Training;
 
@@ -18,8 +19,11 @@ public static class TrainCommand
     private static readonly Option<string> Data = new("--data") { Description = "fashion-mnist, a folder of class sub-folders (optional train/ test/), or a .csv file", Required = true };
     private static readonly Option<string> Out = new("--out") { Description = "Run folder to write (model files, metrics.json, plots, report.md)", Required = true };
     private static readonly Option<string> Recipe = new("--recipe") { Description = "Starting recipe: quick (minutes) or full (longer, stronger augmentation)", DefaultValueFactory = _ => "quick" };
-    private static readonly Option<string?> Arch = new("--arch") { Description = "Backbone: cnn | resnet18 | mlp (default: cnn for images, mlp for CSV)" };
-    private static readonly Option<string> Head = new("--head") { Description = "Head: linear | cosine | ncm", DefaultValueFactory = _ => "linear" };
+    private static readonly Option<string?> Arch = new("--arch")
+    {
+        Description = $"Backbone: {string.Join(" | ", Architectures.BackboneNames)} (default: {Architectures.DefaultFor(InputKind.Image).Name} for images, {Architectures.DefaultFor(InputKind.Tabular).Name} for CSV)",
+    };
+    private static readonly Option<string> Head = new("--head") { Description = $"Head: {string.Join(" | ", Architectures.HeadNames)}", DefaultValueFactory = _ => Architectures.HeadNames[0] };
     private static readonly Option<string?> Stem = new("--stem") { Description = "resnet18 stem: small (3x3, no max-pool) | imagenet (7x7 + max-pool, as torchvision)" };
     private static readonly Option<string?> Init = new("--init") { Description = "torchvision-format resnet18 weights (.safetensors) to fine-tune from" };
     private static readonly Option<int?> Epochs = new("--epochs") { Description = "Number of epochs (default: the recipe's)" };
@@ -63,7 +67,7 @@ public static class TrainCommand
             var isTabular = spec.Kind == DataSourceKind.Csv;
             var options = r with
             {
-                Architecture = p.GetValue(Arch) ?? (isTabular ? "mlp" : "cnn"),
+                Architecture = p.GetValue(Arch) ?? Architectures.DefaultFor(isTabular ? InputKind.Tabular : InputKind.Image).Name,
                 Head = p.GetValue(Head)!,
                 Stem = p.GetValue(Stem),
                 Init = p.GetValue(Init),

@@ -36,8 +36,7 @@ public static class OnnxExporter
     }
 
     /// <summary>Whether the architecture and head have an ONNX export.</summary>
-    public static bool CanExport(ModelDescription d) =>
-        OnnxModelWriter.ExportableArchitectures.Contains(d.Architecture) && OnnxModelWriter.ExportableHeads.Contains(d.Head);
+    public static bool CanExport(ModelDescription d) => OnnxModelWriter.CanExport(d);
 
     /// <summary>The serialised ModelProto.</summary>
     public static byte[] ToBytes(ModelBundle bundle, string weightsSha256)

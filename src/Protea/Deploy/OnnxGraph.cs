@@ -1,12 +1,14 @@
 using System.Runtime.InteropServices;
+using static TorchSharp.torch;
 
 namespace Protea.Deploy;
 
 /// <summary>
 /// An ONNX graph under construction (float32 tensors only) and its serialisation as a ModelProto.
-/// Field numbers are those of onnx/onnx.proto; the comments name each message and field.
+/// Field numbers are those of onnx/onnx.proto; the comments name each message and field. Public so a
+/// component (backbone or head) can emit itself beside its forward pass, wherever it is defined.
 /// </summary>
-internal sealed class OnnxGraph
+public sealed class OnnxGraph
 {
     public const long IrVersion = 8;
     public const long Opset = 13;
@@ -37,6 +39,13 @@ internal sealed class OnnxGraph
         return name;
     }
 
+    /// <summary>A float tensor's values as a constant of the same shape.</summary>
+    public string Constant(string hint, Tensor t)
+    {
+        using var c = t.detach().cpu().to(ScalarType.Float32).contiguous();
+        return Constant(hint, c.data<float>().ToArray(), t.shape);
+    }
+
     /// <summary>Adds a node with one output; <paramref name="output"/> names it (a graph output), else a fresh name.</summary>
     public string Op(string opType, string[] operands, Attribute[]? attributes = null, string? output = null)
     {
@@ -46,7 +55,7 @@ internal sealed class OnnxGraph
         return name;
     }
 
-    public byte[] ToModelProto(IReadOnlyList<KeyValuePair<string, string>> metadata, string producerVersion)
+    internal byte[] ToModelProto(IReadOnlyList<KeyValuePair<string, string>> metadata, string producerVersion)
     {
         var model = new ProtoWriter()
             .Int(1, IrVersion)                                    // ModelProto.ir_version
@@ -131,7 +140,7 @@ internal sealed class OnnxGraph
         public static Attribute Ints(string name, params long[] values) => new(name, IntList: values);
         public static Attribute Float(string name, float value) => new(name, FloatValue: value);
 
-        public void Write(ProtoWriter a)
+        internal void Write(ProtoWriter a)
         {
             a.String(1, Name);                                     // AttributeProto.name
             if (FloatValue is { } f) a.Float(2, f).Int(20, 1);     // AttributeProto.f, type = FLOAT

@@ -1,45 +1,66 @@
+using System.Text.Json.Nodes;
 using Protea.Data;
 
 namespace Protea.Models;
 
-/// <summary>The registry of backbones and heads by name, as used by the CLI and model.json.</summary>
+/// <summary>Builds backbones, heads and whole classifiers by name from the <see cref="Registry"/>, checking that the parts fit the data and each other.</summary>
 public static class Architectures
 {
-    public static readonly IReadOnlyList<string> BackboneNames = ["cnn", "resnet18", "mlp"];
-    public static readonly IReadOnlyList<string> HeadNames = ["linear", "cosine", "ncm"];
+    public static IReadOnlyList<string> BackboneNames => Registry.Backbones.Names;
+    public static IReadOnlyList<string> HeadNames => Registry.Heads.Names;
 
-    public static Backbone CreateBackbone(string name, InputKind kind, long[] inputShape, string? stem)
+    /// <summary>The default backbone for a kind of input: the first registered one that accepts it.</summary>
+    public static BackboneSpec DefaultFor(InputKind kind) =>
+        Registry.Backbones.All.FirstOrDefault(s => s.Accepts(kind))
+        ?? throw new ProteaException($"no architecture takes {KindName(kind)} data", "architecture");
+
+    /// <summary>Whether a head can sit on a backbone: a head that reads the feature map needs a spatial one.</summary>
+    public static bool Fits(BackboneSpec backbone, HeadSpec head) => head.Consumes != Consumes.FeatureMap || backbone.SpatialFeatureMap;
+
+    public static Backbone CreateBackbone(string name, InputKind kind, long[] inputShape, string? stem, JsonObject? config = null)
     {
-        var isImage = kind == InputKind.Image;
-        return name switch
+        var spec = Registry.Backbones.Get(name);
+        if (!spec.Accepts(kind))
         {
-            "cnn" when isImage => new ReferenceCnn(inputShape[0]),
-            "resnet18" when isImage => new ResNet18(inputShape[0], ParseStem(stem)),
-            "mlp" when !isImage => new Mlp(inputShape[0]),
-            "cnn" or "resnet18" => throw new ProteaException($"--arch {name} needs image data; use --arch mlp for tabular (CSV) data"),
-            "mlp" => throw new ProteaException("--arch mlp needs tabular (CSV) data; use --arch cnn or resnet18 for images"),
-            _ => throw new ProteaException($"--arch: unknown architecture '{name}'; choose one of {string.Join(", ", BackboneNames)}"),
-        };
+            var others = Registry.Backbones.All.Where(s => s.Accepts(kind)).Select(s => s.Name).ToArray();
+            throw new ProteaException(
+                $"architecture '{name}' takes {string.Join(" or ", spec.InputKinds.Select(KindName))} data, not {KindName(kind)} data"
+                + (others.Length > 0 ? $"; for {KindName(kind)} data: {string.Join(", ", others)}" : ""), "architecture");
+        }
+        return spec.Create(new BackboneContext(kind, inputShape, spec.ResolveStem(stem), config));
     }
 
-    public static Head CreateHead(string name, long embeddingDim, long numClasses) => name switch
+    /// <summary>A head for <paramref name="backbone"/> (built as <paramref name="architecture"/>), with <paramref name="config"/> from model.json when loading.</summary>
+    public static Head CreateHead(string name, string architecture, Backbone backbone, long numClasses, JsonObject? config = null)
     {
-        "linear" => new LinearHead(embeddingDim, numClasses),
-        "cosine" => new CosineHead(embeddingDim, numClasses),
-        "ncm" => new NcmHead(embeddingDim, numClasses),
-        _ => throw new ProteaException($"--head: unknown head '{name}'; choose one of {string.Join(", ", HeadNames)}"),
-    };
+        var spec = Registry.Heads.Get(name);
+        var backboneSpec = Registry.Backbones.Get(architecture);
+        if (!Fits(backboneSpec, spec))
+            throw new ProteaException($"head '{name}' reads a spatial feature map, and architecture '{architecture}' has none", "head");
+        var head = spec.Create(new HeadContext(backbone.EmbeddingDim, backbone.FeatureChannels, numClasses, config));
+        if (head.Consumes != spec.Consumes || head.Kind != spec.Name)
+            throw new InvalidOperationException($"head spec '{spec.Name}' ({spec.Consumes}) built a '{head.Kind}' head that consumes {head.Consumes}");
+        return head;
+    }
 
-    public static ResNetStem ParseStem(string? stem) => stem switch
-    {
-        null or "small" => ResNetStem.Small,
-        "imagenet" => ResNetStem.ImageNet,
-        _ => throw new ProteaException($"--stem: unknown stem '{stem}'; choose small or imagenet"),
-    };
+    /// <summary>A head reading embeddings of size <paramref name="embeddingDim"/> (for heads that consume the embedding).</summary>
+    public static Head CreateHead(string name, long embeddingDim, long numClasses) =>
+        Registry.Heads.Get(name).Create(new HeadContext(embeddingDim, embeddingDim, numClasses));
 
+    /// <summary>The network model.json describes, with fresh weights.</summary>
     public static Classifier Create(ModelDescription d)
     {
-        var backbone = CreateBackbone(d.Architecture, d.InputKind, d.InputShape, d.Stem);
-        return new Classifier(backbone, CreateHead(d.Head, backbone.EmbeddingDim, d.NumClasses));
+        var backbone = CreateBackbone(d.Architecture, d.InputKind, d.InputShape, d.Stem, d.ArchitectureConfig);
+        try
+        {
+            return new Classifier(backbone, CreateHead(d.Head, d.Architecture, backbone, d.NumClasses, d.HeadConfig));
+        }
+        catch
+        {
+            backbone.Dispose();
+            throw;
+        }
     }
+
+    internal static string KindName(InputKind kind) => kind == InputKind.Image ? "image" : "tabular";
 }

@@ -1,3 +1,4 @@
+using Protea.Deploy;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -11,10 +12,12 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
     private readonly Conv2d conv1, conv2;
     private readonly BatchNorm2d bn1, bn2;
     private readonly Sequential? downsample;
+    private readonly long stride;
 
 
     public BasicBlock(string name, long inChannels, long outChannels, long stride) : base(name)
     {
+        this.stride = stride;
         conv1 = Conv2d(inChannels, outChannels, 3, stride: stride, padding: 1, bias: false);
         bn1 = BatchNorm2d(outChannels);
         conv2 = Conv2d(outChannels, outChannels, 3, padding: 1, bias: false);
@@ -34,5 +37,16 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
         h = bn2.forward(guard.Forward(conv2, h));
         var identity = downsample is null ? x : ((BatchNorm2d)downsample[1]).forward(guard.Forward((Conv2d)downsample[0], x));
         return functional.relu(h.add_(identity)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The same block as ONNX nodes (each BatchNorm folded into its convolution); <paramref name="name"/> is its state-dict prefix.</summary>
+    internal string Emit(OnnxGraph g, string name, string x)
+    {
+        var h = OnnxLayers.Relu(g, OnnxLayers.ConvBn(g, conv1, bn1, $"{name}.conv1", x, stride));
+        h = OnnxLayers.ConvBn(g, conv2, bn2, $"{name}.conv2", h, stride: 1);
+        var identity = downsample is null
+            ? x
+            : OnnxLayers.ConvBn(g, (Conv2d)downsample[0], (BatchNorm2d)downsample[1], $"{name}.downsample.0", x, stride);
+        return OnnxLayers.Relu(g, g.Op("Add", [h, identity]));
     }
 }

@@ -1,3 +1,4 @@
+using Protea.Deploy;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -20,4 +21,7 @@ public sealed class ConvBnRelu : Module<Tensor, Tensor>
 
     // ReLU in place on the BatchNorm output, as PyTorch's nn.ReLU(inplace=True): BN's backward does not need its output.
     public override Tensor forward(Tensor x) => ConvLayoutGuard.Current.Forward(conv, x).Then(bn.forward).relu_();
+
+    /// <summary>The same block as ONNX nodes (BatchNorm folded into the convolution); <paramref name="name"/> is its state-dict prefix.</summary>
+    internal string Emit(OnnxGraph g, string name, string x) => OnnxLayers.Relu(g, OnnxLayers.ConvBn(g, conv, bn, $"{name}.conv", x, stride: 1));
 }

@@ -1,3 +1,4 @@
+using Protea.Deploy;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -11,6 +12,11 @@ namespace Protea.Models;
 /// </summary>
 public sealed class CosineHead : Head
 {
+    public static readonly HeadSpec Spec = new("cosine", Consumes.Embedding, ctx => new CosineHead(ctx.EmbeddingDim, ctx.NumClasses))
+    {
+        Emit = (g, head, input, output) => ((CosineHead)head).Emit(g, input, output),
+    };
+
     private readonly Parameter weight;
     private readonly Parameter scale;
 
@@ -22,7 +28,7 @@ public sealed class CosineHead : Head
         RegisterComponents();
     }
 
-    public override string Kind => "cosine";
+    public override string Kind => Spec.Name;
     public override long NumClasses => weight.shape[0];
     public override long EmbeddingDim => weight.shape[1];
 
@@ -32,5 +38,14 @@ public sealed class CosineHead : Head
         var zn = nn.functional.normalize(z, dim: 1);
         var wn = nn.functional.normalize(weight, dim: 1);
         return (scale * zn.matmul(wn.t())).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>logits = s * normalize(z) normalize(W)^T; W is normalised here, once, in double precision.</summary>
+    private void Emit(OnnxGraph g, string z, string output)
+    {
+        var normalized = OnnxLayers.NormalizeRows(OnnxLayers.Values(weight), (int)NumClasses, (int)EmbeddingDim);
+        var s = OnnxLayers.Values(scale)[0];
+        g.Op("Gemm", [OnnxLayers.L2Normalize(g, z), g.Constant("head.weight_normalized", normalized, weight.shape)],
+            [OnnxGraph.Attribute.Int("transB", 1), OnnxGraph.Attribute.Float("alpha", s)], output: output);
     }
 }

@@ -46,9 +46,12 @@ public sealed record InputNormalization(double[] Mean, double[] Std, double Scal
             sum.add_(x.sum(dims));
             sumSquares.add_(x.square().sum(dims));
         }
-        var count = (double)n * (image ? inputs.shape[2] * inputs.shape[3] : 1);
-        var mean = (sum / count).data<double>().ToArray();
-        var meanSquare = (sumSquares / count).data<double>().ToArray();
+        // Held: a temporary Scalar may be finalised while the native division still reads it ("Unknown scalar type").
+        using var count = ((double)n * (image ? inputs.shape[2] * inputs.shape[3] : 1)).ToScalar();
+        using var meanTensor = sum.div(count);
+        using var meanSquareTensor = sumSquares.div(count);
+        var mean = meanTensor.data<double>().ToArray();
+        var meanSquare = meanSquareTensor.data<double>().ToArray();
         var std = mean.Zip(meanSquare, (m, m2) => Math.Sqrt(Math.Max(0, m2 - m * m)))
             .Select(s => s * scale < 1e-8 ? 1.0 : s * scale).ToArray();
         return new InputNormalization(mean.Select(m => m * scale).ToArray(), std, scale);

@@ -1,3 +1,4 @@
+using Protea.Deploy;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -7,6 +8,11 @@ namespace Protea.Models;
 /// <summary>Affine classifier: logits = z W^T + b (weight [K, D], bias [K], initialised as nn.Linear).</summary>
 public sealed class LinearHead : Head
 {
+    public static readonly HeadSpec Spec = new("linear", Consumes.Embedding, ctx => new LinearHead(ctx.EmbeddingDim, ctx.NumClasses))
+    {
+        Emit = (g, head, input, output) => ((LinearHead)head).Emit(g, input, output),
+    };
+
     private readonly Parameter weight;
     private readonly Parameter bias;
 
@@ -20,9 +26,12 @@ public sealed class LinearHead : Head
         RegisterComponents();
     }
 
-    public override string Kind => "linear";
+    public override string Kind => Spec.Name;
     public override long NumClasses => weight.shape[0];
     public override long EmbeddingDim => weight.shape[1];
 
     public override Tensor forward(Tensor z) => nn.functional.linear(z, weight, bias);
+
+    private void Emit(OnnxGraph g, string z, string output) =>
+        g.Op("Gemm", [z, g.Constant("head.weight", weight), g.Constant("head.bias", bias)], [OnnxGraph.Attribute.Int("transB", 1)], output: output);
 }

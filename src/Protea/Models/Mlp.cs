@@ -1,3 +1,5 @@
+using Protea.Data;
+using Protea.Deploy;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -8,6 +10,12 @@ namespace Protea.Models;
 /// <summary>Tabular backbone: Linear-BatchNorm-ReLU layers (fc1/bn1, fc2/bn2) -> embedding.</summary>
 public sealed class Mlp : Backbone
 {
+    public static readonly BackboneSpec Spec = new("mlp", [InputKind.Tabular], ctx => new Mlp(ctx.InputShape[0]))
+    {
+        SpatialFeatureMap = false,
+        Emit = (g, backbone, input) => ((Mlp)backbone).Emit(g, input),
+    };
+
     private readonly Linear fc1, fc2;
     private readonly BatchNorm1d bn1, bn2;
     private readonly long hidden;
@@ -24,11 +32,22 @@ public sealed class Mlp : Backbone
 
     public override long EmbeddingDim => hidden;
 
-    public override Tensor FeatureMap(Tensor x) => forward(x);
-
-    public override Tensor forward(Tensor x)
+    /// <summary>The embedding itself: an MLP has no spatial map.</summary>
+    public override Tensor FeatureMap(Tensor x)
     {
         using var h = functional.relu(bn1.forward(fc1.forward(x)));
         return functional.relu(bn2.forward(fc2.forward(h)));
+    }
+
+    /// <summary>Identity: the feature map is already the embedding.</summary>
+    public override Tensor Pool(Tensor featureMap) => featureMap;
+
+    public override string EmitPool(OnnxGraph graph, string featureMap, string output) => graph.Op("Identity", [featureMap], output: output);
+
+    /// <summary><see cref="FeatureMap"/> as ONNX nodes (each BatchNorm folded into its linear layer).</summary>
+    private string Emit(OnnxGraph g, string x)
+    {
+        x = OnnxLayers.Relu(g, OnnxLayers.LinearBn(g, fc1, bn1, "backbone.fc1", x));
+        return OnnxLayers.Relu(g, OnnxLayers.LinearBn(g, fc2, bn2, "backbone.fc2", x));
     }
 }

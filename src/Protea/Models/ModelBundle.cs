@@ -8,14 +8,15 @@ namespace Protea.Models;
 /// <summary>
 /// A saved model: DIR/model.safetensors (every tensor under PyTorch-style names) and DIR/model.json
 /// (<see cref="ModelDescription"/>). Loading checks the format version and every tensor's name and
-/// shape; each file is written atomically.
+/// shape; each file is written atomically. What the network itself determines (the embedding, the
+/// components' own sections) is taken from the model, so model.json cannot disagree with it.
 /// </summary>
 public sealed class ModelBundle(ModelDescription description, Classifier model) : IDisposable
 {
     public const string WeightsFile = "model.safetensors";
     public const string DescriptionFile = "model.json";
 
-    public ModelDescription Description { get; } = description;
+    public ModelDescription Description { get; } = Complete(description, model);
     public Classifier Model { get; } = model;
 
     public static string WeightsPath(string dir) => Path.Combine(dir, WeightsFile);
@@ -53,9 +54,9 @@ public sealed class ModelBundle(ModelDescription description, Classifier model) 
     {
         var path = DescriptionPath(dir);
         if (!Directory.Exists(dir))
-            throw new ProteaException($"--model {dir}: no such directory; train one with `protea train --out {dir}`");
+            throw new ProteaException($"{dir}: no such directory; a model directory holds {DescriptionFile} and {WeightsFile} as training writes them", "model");
         if (!File.Exists(path))
-            throw new ProteaException($"{path}: not found; {dir} is not a Protea model directory");
+            throw new ProteaException($"{path}: not found; {dir} is not a Protea model directory", "model");
         ModelDescription? d;
         try
         {
@@ -77,10 +78,24 @@ public sealed class ModelBundle(ModelDescription description, Classifier model) 
     {
         var description = ReadDescription(dir);
         if (verifyWeights) VerifyWeights(dir, description);
-        // Named here, not as the CLI's --arch/--head errors: the names came from model.json.
-        if (!Architectures.BackboneNames.Contains(description.Architecture) || !Architectures.HeadNames.Contains(description.Head))
+        // Named here, not as errors in the architecture/head settings: the names came from model.json.
+        if (!Registry.Backbones.TryGet(description.Architecture, out _) || !Registry.Heads.TryGet(description.Head, out _))
             throw new ProteaException($"{DescriptionPath(dir)}: architecture '{description.Architecture}' with head '{description.Head}' is not one this Protea builds ({string.Join(", ", Architectures.BackboneNames)} x {string.Join(", ", Architectures.HeadNames)}); upgrade Protea");
-        var model = Architectures.Create(description);
+        Classifier model;
+        try
+        {
+            model = Architectures.Create(description);
+        }
+        catch (ProteaException wrong) when (wrong.Field is not null)
+        {
+            // The stem or the data kind came from model.json, not from a setting the user can change.
+            throw new ProteaException($"{DescriptionPath(dir)}: {wrong.Message}");
+        }
+        if (description.Embedding is { } e && e.Dim != model.Backbone.EmbeddingDim)
+        {
+            model.Dispose();
+            throw new ProteaException($"{DescriptionPath(dir)}: the embedding is {e.Dim}-d, but a {description.Architecture} for this input gives {model.Backbone.EmbeddingDim}-d embeddings; the file was edited or saved by another version");
+        }
         var path = WeightsPath(dir);
         try
         {
@@ -121,6 +136,19 @@ public sealed class ModelBundle(ModelDescription description, Classifier model) 
         using var noGrad = no_grad();
         foreach (var (name, target) in state)
             target.copy_(tensors[name]);
+    }
+
+    /// <summary>The description with what the network determines filled in from it: the embedding and the components' sections.</summary>
+    private static ModelDescription Complete(ModelDescription d, Classifier model)
+    {
+        var backbone = Registry.Backbones.TryGet(d.Architecture, out var b) ? b : null;
+        var head = Registry.Heads.TryGet(d.Head, out var h) && h.Name == model.Head.Kind ? h : null;
+        return d with
+        {
+            Embedding = new EmbeddingDescription(model.Backbone.EmbeddingDim, Classifier.EmbeddingIsL2Normalized),
+            ArchitectureConfig = backbone?.Describe?.Invoke(model.Backbone) ?? d.ArchitectureConfig,
+            HeadConfig = head?.Describe?.Invoke(model.Head) ?? d.HeadConfig,
+        };
     }
 
     public void Dispose() => Model.Dispose();

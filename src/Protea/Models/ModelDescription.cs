@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Protea.Data;
 
 namespace Protea.Models;
@@ -44,4 +46,19 @@ public sealed record ModelDescription
     public string? WeightsSha256 { get; init; }
 
     public int NumClasses => ClassNames.Count;
+
+    /// <summary>The embedding the model gives (size, whether L2-normalised); written from the network itself, absent in files from before it was recorded.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public EmbeddingDescription? Embedding { get; init; }
+
+    /// <summary>The backbone's own section (<see cref="BackboneSpec.Describe"/>), or null when it has none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public JsonObject? ArchitectureConfig { get; init; }
+
+    /// <summary>The head's own section (<see cref="HeadSpec.Describe"/>), or null when it has none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public JsonObject? HeadConfig { get; init; }
 }
+
+/// <summary>model.json's "embedding": the size of <see cref="Classifier.Embed"/>'s vectors and whether they are L2-normalised.</summary>
+public sealed record EmbeddingDescription(long Dim, bool L2Normalized);

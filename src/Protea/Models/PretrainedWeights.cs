@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Protea.Models;
 
 /// <summary>
-/// `--init FILE`: starts a resnet18 backbone from a torchvision-format state dict saved as safetensors,
+/// The resnet18 spec's pretrained loader (the "init" setting): starts a resnet18 backbone from a torchvision-format state dict saved as safetensors,
 /// e.g. ImageNet weights converted in Python with
 /// <c>safetensors.torch.save_file(torchvision.models.resnet18(weights="DEFAULT").state_dict(), "init.safetensors")</c>.
 /// Names are torchvision's (conv1.weight, bn1.*, layer1.0.conv1.weight, ..., layer2.0.downsample.0.weight);
@@ -16,19 +16,28 @@ namespace Protea.Models;
 /// </summary>
 public static class PretrainedWeights
 {
-    public const string SupportedArchitecture = "resnet18";
-
     private const string ProteaBackbonePrefix = "backbone.";
 
-    /// <summary>The check the CLI makes before reading data: only resnet18 has a torchvision layout to load.</summary>
+    /// <summary>The check made before reading data: the architecture must have a pretrained loader in its spec.</summary>
     public static void RequireSupported(string architecture)
     {
-        if (architecture != SupportedArchitecture)
+        if (Registry.Backbones.Get(architecture).LoadPretrained is null)
             throw Unsupported(architecture);
     }
 
-    private static ProteaException Unsupported(string architecture) => new(
-        $"--init: pretrained weights load only into --arch {SupportedArchitecture} (torchvision's layout), not --arch {architecture}; drop --init or use --arch {SupportedArchitecture}");
+    /// <summary>Loads a pretrained file into <paramref name="backbone"/> with its spec's loader.</summary>
+    public static void LoadInto(string architecture, Backbone backbone, string path)
+    {
+        var load = Registry.Backbones.Get(architecture).LoadPretrained ?? throw Unsupported(architecture);
+        load(backbone, path);
+    }
+
+    private static ProteaException Unsupported(string architecture)
+    {
+        var loaders = Registry.Backbones.All.Where(s => s.LoadPretrained is not null).Select(s => s.Name);
+        return new ProteaException(
+            $"pretrained weights load only into {string.Join(", ", loaders)}, not into architecture '{architecture}'", "init");
+    }
 
     /// <summary>
     /// Copies the file's tensors into <paramref name="backbone"/>. When the model takes 1 input channel and
@@ -80,20 +89,23 @@ public static class PretrainedWeights
             {
                 if (name.EndsWith(".num_batches_tracked", StringComparison.Ordinal)) continue;
                 throw new ProteaException(
-                    $"{path}: tensor '{name}' is missing (the resnet18 needs shape {Shape(target)}); the file is not a complete torchvision resnet18 state dict");
+                    $"{path}: tensor '{name}' is missing (the resnet18 needs shape {Shape(target)}); the file is not a complete torchvision resnet18 state dict", "init");
             }
             if (target.is_floating_point() && !t.is_floating_point())
-                throw new ProteaException($"{path}: tensor '{name}' holds {t.dtype} values, the resnet18 needs floating-point weights");
+                throw new ProteaException($"{path}: tensor '{name}' holds {t.dtype} values, the resnet18 needs floating-point weights", "init");
             if (t.shape.SequenceEqual(target.shape))
                 plan.Add((target, t));
             else if (name == "conv1.weight" && IsRgbIntoGray(t, target))
                 plan.Add((target, t.sum(1, keepdim: true)));
             else
-                throw new ProteaException($"{path}: tensor '{name}' has shape {Shape(t)}, the resnet18 ({StemName(model.Stem)} stem) needs {Shape(target)}; {Hint(name, t, target, model.Stem)}");
+            {
+                var (hint, field) = Hint(name, t, target, model.Stem);
+                throw new ProteaException($"{path}: tensor '{name}' has shape {Shape(t)}, the resnet18 ({StemName(model.Stem)} stem) needs {Shape(target)}; {hint}", field);
+            }
         }
         var extra = file.Keys.FirstOrDefault(k => !state.ContainsKey(k));
         if (extra is not null)
-            throw new ProteaException($"{path}: unexpected tensor '{extra}'; a torchvision resnet18 state dict has no such tensor (was the file saved from another architecture?)");
+            throw new ProteaException($"{path}: unexpected tensor '{extra}'; a torchvision resnet18 state dict has no such tensor (was the file saved from another architecture?)", "init");
         return plan;
     }
 
@@ -101,15 +113,16 @@ public static class PretrainedWeights
         file.dim() == 4 && target.shape[1] == 1 && file.shape[1] == 3
         && file.shape[0] == target.shape[0] && file.shape[2] == target.shape[2] && file.shape[3] == target.shape[3];
 
-    private static string Hint(string name, Tensor file, Tensor target, ResNetStem stem)
+    /// <summary>What to change, and the setting it is about: the stem when conv1's kernel says the file has the other stem.</summary>
+    private static (string Hint, string Field) Hint(string name, Tensor file, Tensor target, ResNetStem stem)
     {
         if (name != "conv1.weight" || file.dim() != 4)
-            return "the file is not a torchvision resnet18 state dict";
+            return ("the file is not a torchvision resnet18 state dict", "init");
         if (file.shape[2] != target.shape[2])
             return stem == ResNetStem.Small
-                ? "use --stem imagenet for torchvision weights"
-                : $"use --stem small for weights with a {file.shape[2]}x{file.shape[3]} stem";
-        return $"the file's weights take {file.shape[1]}-channel input and the data has {target.shape[1]} channel(s); only RGB weights are adapted, to 1-channel data";
+                ? ("torchvision weights need the imagenet stem", "stem")
+                : ($"weights with a {file.shape[2]}x{file.shape[3]} stem need the small stem", "stem");
+        return ($"the file's weights take {file.shape[1]}-channel input and the data has {target.shape[1]} channel(s); only RGB weights are adapted, to 1-channel data", "init");
     }
 
     private static string StemName(ResNetStem stem) => stem == ResNetStem.ImageNet ? "imagenet" : "small";

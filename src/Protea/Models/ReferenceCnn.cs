@@ -1,3 +1,5 @@
+using Protea.Data;
+using Protea.Deploy;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -10,6 +12,11 @@ namespace Protea.Models;
 /// </summary>
 public sealed class ReferenceCnn : Backbone
 {
+    public static readonly BackboneSpec Spec = new("cnn", [InputKind.Image], ctx => new ReferenceCnn(ctx.InputShape[0]))
+    {
+        Emit = (g, backbone, input) => ((ReferenceCnn)backbone).Emit(g, input),
+    };
+
     private readonly ConvBnRelu block1, block2, block3, block4, block5;
 
     public ReferenceCnn(long inChannels = 1) : base("cnn")
@@ -31,9 +38,11 @@ public sealed class ReferenceCnn : Backbone
         .Then(block3.forward).Then(block4.forward).Then(t => functional.max_pool2d(t, 2))
         .Then(block5.forward);
 
-    public override Tensor forward(Tensor x)
+    /// <summary><see cref="FeatureMap"/> as ONNX nodes.</summary>
+    private string Emit(OnnxGraph g, string x)
     {
-        using var features = FeatureMap(x);
-        return features.mean([2, 3]);
+        x = OnnxLayers.MaxPool(g, block2.Emit(g, "backbone.block2", block1.Emit(g, "backbone.block1", x)), kernel: 2, stride: 2, pad: 0);
+        x = OnnxLayers.MaxPool(g, block4.Emit(g, "backbone.block4", block3.Emit(g, "backbone.block3", x)), kernel: 2, stride: 2, pad: 0);
+        return block5.Emit(g, "backbone.block5", x);
     }
 }

@@ -1,3 +1,5 @@
+using Protea.Data;
+using Protea.Deploy;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -17,6 +19,13 @@ public enum ResNetStem
 /// <summary>ResNet-18 (He et al. 2016) with torchvision's parameter names; the embedding is the 512-d pooled feature.</summary>
 public sealed class ResNet18 : Backbone
 {
+    public static readonly BackboneSpec Spec = new("resnet18", [InputKind.Image], ctx => new ResNet18(ctx.InputShape[0], ParseStem(ctx.Stem)))
+    {
+        Stems = ["small", "imagenet"],
+        LoadPretrained = PretrainedWeights.LoadInto,
+        Emit = (g, backbone, input) => ((ResNet18)backbone).Emit(g, input),
+    };
+
     private readonly Conv2d conv1;
     private readonly BatchNorm2d bn1;
     private readonly Sequential layer1, layer2, layer3, layer4;
@@ -37,6 +46,14 @@ public sealed class ResNet18 : Backbone
     }
 
     public ResNetStem Stem { get; }
+
+    /// <summary>The stem model.json names: "small" (also when absent) or "imagenet".</summary>
+    public static ResNetStem ParseStem(string? stem) => stem switch
+    {
+        null or "small" => ResNetStem.Small,
+        "imagenet" => ResNetStem.ImageNet,
+        _ => throw new ProteaException($"stem '{stem}' is not known for resnet18; known: small, imagenet", "stem"),
+    };
 
     public override long EmbeddingDim => 512;
 
@@ -61,9 +78,15 @@ public sealed class ResNet18 : Backbone
         return h.Then(layer1.forward).Then(layer2.forward).Then(layer3.forward).Then(layer4.forward);
     }
 
-    public override Tensor forward(Tensor x)
+    /// <summary><see cref="FeatureMap"/> as ONNX nodes: layer1 keeps stride 1, layers 2-4 halve the resolution in their first block.</summary>
+    private string Emit(OnnxGraph g, string x)
     {
-        using var features = FeatureMap(x);
-        return features.mean([2, 3]);
+        x = OnnxLayers.Relu(g, OnnxLayers.ConvBn(g, conv1, bn1, "backbone.conv1", x, stride: Stem == ResNetStem.ImageNet ? 2 : 1));
+        if (Stem == ResNetStem.ImageNet)
+            x = OnnxLayers.MaxPool(g, x, kernel: 3, stride: 2, pad: 1);
+        foreach (var (layerName, layer) in new[] { ("layer1", layer1), ("layer2", layer2), ("layer3", layer3), ("layer4", layer4) })
+            foreach (var (blockName, block) in layer.named_children())
+                x = ((BasicBlock)block).Emit(g, $"backbone.{layerName}.{blockName}", x);
+        return x;
     }
 }

@@ -67,7 +67,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         var normalization = description.Normalization;
         var objectives = Objectives ?? [new CrossEntropyObjective(o.LabelSmoothing)];
         var needs = objectives.Aggregate(ObjectiveNeeds.Logits, (all, objective) => all | objective.Needs);
-        var stages = Stages ?? TrainingStages.For(description.Head);
+        var stages = Stages ?? TrainingStages.For(description.Head, description.Architecture);
         var context = new StageContext(initial, labelled, normalization, o);
         foreach (var stage in stages) stage.BeforeTraining(context);
         var model = context.Model;
@@ -205,13 +205,13 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         var normalization = InputNormalization.Fit(labelled.Inputs);
         var backbone = Architectures.CreateBackbone(o.Architecture, labelled.Kind, labelled.ExampleShape, o.Stem);
         if (o.Init is not null)
-            PretrainedWeights.LoadInto(backbone, o.Init);
-        var model = new Classifier(backbone, Architectures.CreateHead(o.Head, backbone.EmbeddingDim, labelled.ClassNames.Count));
+            PretrainedWeights.LoadInto(o.Architecture, backbone, o.Init);
+        var model = new Classifier(backbone, Architectures.CreateHead(o.Head, o.Architecture, backbone, labelled.ClassNames.Count));
         var description = new ModelDescription
         {
             Architecture = o.Architecture,
             Head = o.Head,
-            Stem = o.Architecture == "resnet18" ? (o.Stem ?? "small") : null,
+            Stem = Registry.Backbones.Get(o.Architecture).ResolveStem(o.Stem),
             InputKind = labelled.Kind,
             InputShape = labelled.ExampleShape,
             ClassNames = labelled.ClassNames.ToArray(),

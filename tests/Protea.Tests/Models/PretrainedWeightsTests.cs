@@ -70,8 +70,9 @@ public sealed class PretrainedWeightsTests(TorchvisionResNet18Fixture torchvisio
         using var backbone = new ResNet18(3, ResNetStem.Small);
         var e = Assert.Throws<ProteaException>(() => PretrainedWeights.LoadInto(backbone, torchvision.FullFile));
         Assert.Equal(
-            $"{torchvision.FullFile}: tensor 'conv1.weight' has shape [64, 3, 7, 7], the resnet18 (small stem) needs [64, 3, 3, 3]; use --stem imagenet for torchvision weights",
+            $"{torchvision.FullFile}: tensor 'conv1.weight' has shape [64, 3, 7, 7], the resnet18 (small stem) needs [64, 3, 3, 3]; torchvision weights need the imagenet stem",
             e.Message);
+        Assert.Equal("stem", e.Field);
     }
 
     [Fact]
@@ -81,6 +82,7 @@ public sealed class PretrainedWeightsTests(TorchvisionResNet18Fixture torchvisio
         var e = Assert.Throws<ProteaException>(() => PretrainedWeights.LoadInto(backbone, torchvision.FullFile));
         Assert.StartsWith($"{torchvision.FullFile}: tensor 'conv1.weight' has shape [64, 3, 7, 7], the resnet18 (imagenet stem) needs [64, 4, 7, 7]; ", e.Message);
         Assert.Contains("3-channel input", e.Message);
+        Assert.Equal("init", e.Field);
     }
 
     [Fact]
@@ -92,7 +94,8 @@ public sealed class PretrainedWeightsTests(TorchvisionResNet18Fixture torchvisio
             SafeTensors.Write(path, source.state_dict());
         using var backbone = new ResNet18(3, ResNetStem.ImageNet);
         var e = Assert.Throws<ProteaException>(() => PretrainedWeights.LoadInto(backbone, path));
-        Assert.EndsWith("needs [64, 3, 7, 7]; use --stem small for weights with a 3x3 stem", e.Message);
+        Assert.EndsWith("needs [64, 3, 7, 7]; weights with a 3x3 stem need the small stem", e.Message);
+        Assert.Equal("stem", e.Field);
     }
 
     /// <summary>Our own ResNet18's state dict in torchvision layout, edited, written to a file.</summary>
@@ -187,7 +190,8 @@ public sealed class PretrainedWeightsTests(TorchvisionResNet18Fixture torchvisio
     {
         using var cnn = new ReferenceCnn(1);
         var e = Assert.Throws<ProteaException>(() => PretrainedWeights.LoadInto(cnn, torchvision.FullFile));
-        Assert.Equal("--init: pretrained weights load only into --arch resnet18 (torchvision's layout), not --arch cnn; drop --init or use --arch resnet18", e.Message);
+        Assert.Equal("pretrained weights load only into resnet18, not into architecture 'cnn'", e.Message);
+        Assert.Equal("init", e.Field);
     }
 
     [Fact]
@@ -195,6 +199,7 @@ public sealed class PretrainedWeightsTests(TorchvisionResNet18Fixture torchvisio
     {
         PretrainedWeights.RequireSupported("resnet18");
         var e = Assert.Throws<ProteaException>(() => PretrainedWeights.RequireSupported("mlp"));
-        Assert.Contains("not --arch mlp", e.Message);
+        Assert.Equal("pretrained weights load only into resnet18, not into architecture 'mlp'", e.Message);
+        Assert.Equal("init", e.Field);
     }
 }

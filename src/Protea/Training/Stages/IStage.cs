@@ -4,7 +4,7 @@ namespace Protea.Training.Stages;
 
 /// <summary>
 /// A hook around the training loop for what a head or a method does besides gradient steps:
-/// NCM fits its class means after training (<see cref="NcmFitStage"/>); ProtoPNet's push and
+/// NCM fits its class means after training (<see cref="FittedHeadStage"/>); ProtoPNet's push and
 /// last-layer fine-tuning, or an incremental learner growing its head, are stages too.
 /// </summary>
 /// <remarks>

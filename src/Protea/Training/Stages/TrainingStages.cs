@@ -1,11 +1,13 @@
+using Protea.Models;
+
 namespace Protea.Training.Stages;
 
-/// <summary>The stages a head brings to training (none for heads learned by gradient descent alone).</summary>
+/// <summary>The stages a head brings to training, read off its registry spec (none for heads learned by gradient descent alone).</summary>
 public static class TrainingStages
 {
-    public static IReadOnlyList<IStage> For(string head) => head switch
+    public static IReadOnlyList<IStage> For(string head, string architecture)
     {
-        "ncm" => [new NcmFitStage()],
-        _ => [],
-    };
+        var spec = Registry.Heads.Get(head);
+        return spec.Training == HeadTraining.FittedFromEmbeddings ? [new FittedHeadStage(spec, architecture)] : [];
+    }
 }
