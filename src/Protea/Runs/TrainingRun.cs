@@ -113,8 +113,9 @@ public static class TrainingRun
                 new("recipe", $"{options.Optimizer}, lr {options.LearningRate}, {options.Schedule}, batch {options.BatchSize}, seed {options.Seed}, {options.Threads} threads"),
                 new("trained on", platform.Cpu),
                 new("convolutions in NCHW", platform.ConvNchwFallbacks.Count == 0
-                    ? "none (channels-last verified for every convolution)"
-                    : string.Join("; ", platform.ConvNchwFallbacks)),
+                    ? "none for correctness (channels-last verified for every convolution)"
+                    : "channels-last wrong on this CPU: " + string.Join("; ", platform.ConvNchwFallbacks)),
+                new("convolutions in NCHW for speed", platform.ConvNchwForSpeed.Count == 0 ? "none" : string.Join("; ", platform.ConvNchwForSpeed)),
             ],
         });
     }

@@ -117,6 +117,43 @@ public sealed class ConvLayoutGuardTests
         Assert.Equal(["conv 1x1 256->512 stride 2 pad 0 on 8x8 (float32)"], guard.NchwFallbacks);
     }
 
+    [Theory]
+    [InlineData(10.0, 5.0, ConvLayout.Nchw)]          // NCHW twice as fast: chosen
+    [InlineData(10.0, 9.0, ConvLayout.ChannelsLast)]  // within the noise margin: channels-last stays
+    [InlineData(5.0, 10.0, ConvLayout.ChannelsLast)]
+    public void BothLayoutsRight_TheFasterIsChosen_WithoutCallingItAFallback(double channelsLastMs, double nchwMs, ConvLayout expected)
+    {
+        var reported = new List<ConvLayoutDecision>();
+        var guard = new ConvLayoutGuard(timings: _ => (channelsLastMs, nchwMs));
+        guard.Fallback += reported.Add;
+        using var conv = nn.Conv2d(16, 16, 3, padding: 1, bias: false);
+        using var x = ChannelsLast.Convert(randn(2, 16, 6, 6));
+        using var y = guard.Forward(conv, x);
+
+        var decision = Assert.Single(guard.Decisions);
+        Assert.True(decision.Verified);
+        Assert.Equal(expected, decision.Layout);
+        Assert.Equal(expected == ConvLayout.ChannelsLast, ChannelsLast.Is(y));
+        Assert.Empty(reported);
+        Assert.Empty(guard.NchwFallbacks);
+        Assert.Contains($"measured {channelsLastMs:F2} ms channels-last, {nchwMs:F2} ms NCHW", decision.ToString());
+    }
+
+    [Fact]
+    public void Timings_AreCachedOnDisk_AndADamagedCacheIsMeasuredAgain()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("timings.json");
+        var config = new ConvConfig(8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 6, 6, ScalarType.Float32);
+        File.WriteAllText(path, $$"""{"{{config}}": [7.5, 2.5]}""");
+        Assert.Equal((7.5, 2.5), new ConvLayoutTimings(path).For(config)); // read, not measured
+
+        File.WriteAllText(path, "{ not json");
+        var measured = new ConvLayoutTimings(path).For(config);
+        Assert.True(measured.ChannelsLastMs > 0 && measured.NchwMs > 0 && double.IsFinite(measured.ChannelsLastMs));
+        Assert.Equal(measured, new ConvLayoutTimings(path).For(config)); // the rewritten file holds the measurement
+    }
+
     [Fact]
     public void ProbeAgreement_KeepsChannelsLast()
     {
