@@ -24,17 +24,18 @@ public static class ProteaCli
     {
         var console = new CliConsole(stdout, stderr, interactive: ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected);
         var root = CreateRoot(console);
+        if (!args.Contains(VerboseFlag))
+            return Invoke(root, args, stdout, stderr);
         var guard = Protea.Models.ConvLayoutGuard.Current;
         void Report(Protea.Models.ConvLayoutDecision d) => stderr.WriteLine($"protea: {d}");
-        var verbose = args.Contains(VerboseFlag);
-        if (verbose) guard.Fallback += Report;
+        guard.Fallback += Report;
         try
         {
             return Invoke(root, args, stdout, stderr);
         }
         finally
         {
-            if (verbose) guard.Fallback -= Report;
+            guard.Fallback -= Report;
         }
     }
 

@@ -12,7 +12,7 @@ namespace Protea.Models;
 /// How long a convolution configuration takes, forward and backward, with its input arriving
 /// channels-last, when it runs channels-last and when it runs NCHW (the conversion included), so
 /// <see cref="ConvLayoutGuard"/> can pick the faster of two verified-right layouts. Measured once
-/// per machine and kept in a small JSON file keyed by the CPU, the torch build and the thread count:
+/// per machine and thread count, and kept in a small JSON file per CPU and torch build:
 /// the measurement costs a few tens of milliseconds per configuration once, and later runs (a
 /// resumed one included) make the same choice, which keeps seeded runs reproducible on a machine.
 /// </summary>
@@ -41,20 +41,20 @@ public sealed class ConvLayoutTimings
         }
     }
 
-    /// <summary>The cache of this machine: $XDG_CACHE_HOME (or ~/.cache)/protea/, one file per CPU, torch build and thread count.</summary>
+    /// <summary>The cache of this machine: $XDG_CACHE_HOME (or ~/.cache)/protea/, one file per CPU and torch build.</summary>
     public static ConvLayoutTimings ForThisMachine()
     {
         var root = Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg ? xdg
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
-        var identity = $"{TrainingPlatform.CpuModel()}|{typeof(TorchSharp.torch).Assembly.GetName().Version}|{get_num_threads()}";
+        var identity = $"{TrainingPlatform.CpuModel()}|{typeof(TorchSharp.torch).Assembly.GetName().Version}";
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..16];
         return new ConvLayoutTimings(Path.Combine(root, "protea", $"conv-layouts-{hash}.json"));
     }
 
-    /// <summary>(channels-last ms, NCHW ms) for the configuration, measured now unless known.</summary>
+    /// <summary>(channels-last ms, NCHW ms) for the configuration at the current thread count, measured now unless known.</summary>
     public (double ChannelsLastMs, double NchwMs) For(ConvConfig config)
     {
-        var key = config.ToString();
+        var key = $"{config} @ {get_num_threads()} threads";
         if (entries.TryGetValue(key, out var known))
             return (known[0], known[1]);
         var measured = Measure(config);

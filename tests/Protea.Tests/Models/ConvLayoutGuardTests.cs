@@ -145,7 +145,7 @@ public sealed class ConvLayoutGuardTests
         using var dir = new TempDir();
         var path = dir.File("timings.json");
         var config = new ConvConfig(8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 6, 6, ScalarType.Float32);
-        File.WriteAllText(path, $$"""{"{{config}}": [7.5, 2.5]}""");
+        File.WriteAllText(path, $$"""{"{{config}} @ {{get_num_threads()}} threads": [7.5, 2.5]}""");
         Assert.Equal((7.5, 2.5), new ConvLayoutTimings(path).For(config)); // read, not measured
 
         File.WriteAllText(path, "{ not json");
