@@ -76,3 +76,34 @@ public sealed class SearchCliTests
         Assert.Contains("no queries", r.Stderr);
     }
 }
+
+public sealed class TabularSearchCliTests
+{
+    /// <summary>Tabular data: hits have no file, so "path" is null; ids are CSV row numbers (header = row 1).</summary>
+    [Fact]
+    public void Search_OnCsvRows_GivesNullPaths()
+    {
+        using var dir = new TempDir();
+        var csv = dir.File("iris.csv");
+        File.Copy(TestData.IrisCsv, csv);
+        var model = dir.File("model");
+        var r = CliRunner.Run("train", "--data", csv, "--label", "species", "--arch", "mlp", "--epochs", "2", "--out", model, "--threads", "1");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        r = CliRunner.Run("index", "--model", model, "--data", csv, "--label", "species", "--out", dir.File("iris.index"), "--threads", "1");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var query = dir.File("query.csv");
+        File.WriteAllLines(query, File.ReadLines(csv).Take(2)); // header + the first row
+        r = CliRunner.Run("search", "--index", dir.File("iris.index"), query, "--top", "2", "--json");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var json = JsonDocument.Parse(r.Stdout);
+        var hits = json.RootElement.GetProperty("queries")[0].GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal(2, hits.Count);
+        Assert.All(hits, h => Assert.Equal(JsonValueKind.Null, h.GetProperty("path").ValueKind));
+        Assert.Equal(["id", "path", "label", "similarity"], hits[0].EnumerateObject().Select(p => p.Name));
+        Assert.Equal(1.0, hits[0].GetProperty("similarity").GetDouble(), 4);
+        Assert.Equal("setosa", hits[0].GetProperty("label").GetString());
+        r = CliRunner.Run("search", "--index", dir.File("iris.index"), query, "--out", dir.File("grids"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--out:", r.Stderr);
+    }
+}
