@@ -34,6 +34,8 @@ internal static class CliFlags
         ["engine"] = "--engine",
         ["top"] = "--top",
         ["format"] = "--format",
+        ["index"] = "--index",
+        ["out"] = "--out",
     };
 
     /// <summary>"--arch: architecture 'vgg' is not known; ..." for a field the CLI sets, else the message as it is.</summary>

@@ -79,6 +79,8 @@ public static class ProteaCli
             [EvalCommand.Create(console)] = EvalCommand.Examples,
             [PredictCommand.Create(console)] = PredictCommand.Examples,
             [ExportCommand.Create(console)] = ExportCommand.Examples,
+            [IndexCommand.Create(console)] = IndexCommand.Examples,
+            [SearchCommand.Create(console)] = SearchCommand.Examples,
             [QuickstartCommand.Create(console)] = QuickstartCommand.Examples,
         };
         // A plain Command rather than RootCommand, so usage says `protea`, not the assembly name.
