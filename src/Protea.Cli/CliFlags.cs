@@ -34,6 +34,14 @@ internal static class CliFlags
         ["engine"] = "--engine",
         ["top"] = "--top",
         ["format"] = "--format",
+        ["scorer"] = "--scorer",
+        ["temperature"] = "--temperature",
+        ["k"] = "--k",
+        ["known_data"] = "--known",
+        ["known_classes"] = "--known-classes",
+        ["unknown_data"] = "--unknown",
+        ["unknown_classes"] = "--unknown-classes",
+        ["out"] = "--out",
     };
 
     /// <summary>"--arch: architecture 'vgg' is not known; ..." for a field the CLI sets, else the message as it is.</summary>

@@ -79,6 +79,8 @@ public static class ProteaCli
             [EvalCommand.Create(console)] = EvalCommand.Examples,
             [PredictCommand.Create(console)] = PredictCommand.Examples,
             [ExportCommand.Create(console)] = ExportCommand.Examples,
+            [CalibrateUnknownCommand.Create(console)] = CalibrateUnknownCommand.Examples,
+            [UnknownCommand.Create(console)] = UnknownCommand.Examples,
             [QuickstartCommand.Create(console)] = QuickstartCommand.Examples,
         };
         // A plain Command rather than RootCommand, so usage says `protea`, not the assembly name.
