@@ -7,7 +7,7 @@ namespace Protea.Discovery;
 /// <summary>The unknown scorers by name: fitting one on training outputs, and rebuilding one from model.json and unknown.safetensors.</summary>
 public static class UnknownScorers
 {
-    /// <summary>The default: energy (T = 1) needs no statistics, works on every head and was the best of the simple scorers on Fashion-MNIST.</summary>
+    /// <summary>The default: energy (T = 1), the usual best of the logit scorers; it needs no statistics and works with every head.</summary>
     public const string Default = EnergyScorer.ScorerName;
 
     public static IReadOnlyList<string> Names { get; } =
