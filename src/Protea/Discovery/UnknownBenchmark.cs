@@ -57,9 +57,11 @@ public static class UnknownBenchmark
             var u = scorer.Score(other);
             results.Add(new ScorerComparison(name, OodMetrics.Compute(k, u), k, u));
         }
-        return new UnknownBenchmarkResult(opened.Name, $"{known} ({knownData.HeldOutSplit})", unknown.ToString(),
+        return new UnknownBenchmarkResult(opened.Name, $"{Named(known)} ({knownData.HeldOutSplit})", Named(unknown),
             knownData.Fit.Count, knownData.HeldOut.Count, unknownData.Count, results);
     }
+
+    private static string Named(DataSpec spec) => spec.Classes is null ? spec.ToString() : $"{spec} classes {spec.Classes}";
 
     /// <summary>Runs <paramref name="load"/>; errors about the data or its classes name which of the two data sets they are about: known_data, unknown_classes, ...</summary>
     public static T Renamed<T>(string which, Func<T> load)
