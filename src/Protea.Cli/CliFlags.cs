@@ -35,6 +35,13 @@ internal static class CliFlags
         ["top"] = "--top",
         ["format"] = "--format",
         ["index"] = "--index",
+        ["scorer"] = "--scorer",
+        ["temperature"] = "--temperature",
+        ["k"] = "--k",
+        ["known_data"] = "--known",
+        ["known_classes"] = "--known-classes",
+        ["unknown_data"] = "--unknown",
+        ["unknown_classes"] = "--unknown-classes",
         ["out"] = "--out",
     };
 

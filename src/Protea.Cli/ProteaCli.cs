@@ -81,6 +81,8 @@ public static class ProteaCli
             [ExportCommand.Create(console)] = ExportCommand.Examples,
             [IndexCommand.Create(console)] = IndexCommand.Examples,
             [SearchCommand.Create(console)] = SearchCommand.Examples,
+            [CalibrateUnknownCommand.Create(console)] = CalibrateUnknownCommand.Examples,
+            [UnknownCommand.Create(console)] = UnknownCommand.Examples,
             [QuickstartCommand.Create(console)] = QuickstartCommand.Examples,
         };
         // A plain Command rather than RootCommand, so usage says `protea`, not the assembly name.

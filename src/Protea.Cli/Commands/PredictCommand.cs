@@ -20,13 +20,20 @@ public static class PredictCommand
     private static readonly Option<int> Threads = new("--threads") { Description = "CPU threads", DefaultValueFactory = _ => Environment.ProcessorCount };
     private static readonly Option<bool> Json = new("--json") { Description = "Print one JSON object" };
 
-    /// <summary>What `--json` prints for each input: the prediction without its embedding.</summary>
-    public sealed record PredictionLine(string Input, string Class, double Probability, IReadOnlyList<ClassProbability> Top);
+    /// <summary>What `--json` prints for each input: the prediction without its embedding; the unknown flag and score when the model has a calibrated unknown scorer.</summary>
+    public sealed record PredictionLine(string Input, string Class, double Probability, IReadOnlyList<ClassProbability> Top)
+    {
+        [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+        public bool? Unknown { get; init; }
+
+        [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+        public double? UnknownScore { get; init; }
+    }
     public sealed record PredictOutput(string Model, string Engine, IReadOnlyList<PredictionLine> Predictions);
 
     public static Command Create(CliConsole console)
     {
-        var command = new Command("predict", "Classify images (or CSV rows) with a saved model and list the most likely classes.")
+        var command = new Command("predict", "Classify images (or CSV rows) with a saved model and list the most likely classes; a model calibrated with `protea calibrate-unknown` also says whether each input is unknown, with its score.")
         { Model, Files, Top, Engine, Threads, Json };
         command.SetAction(p =>
         {
@@ -38,10 +45,11 @@ public static class PredictCommand
             using var predictor = Predictor.Open(modelDir, choice, p.GetValue(Threads));
             if (predictor.PassedOverExport) HostSetup.NoteStaleExport(console, modelDir);
             var predictions = predictor.PredictFiles(p.GetValue(Files)!, top)
-                .Select(pr => new PredictionLine(pr.Input, pr.Class, pr.Probability, pr.Top)).ToList();
+                .Select(pr => new PredictionLine(pr.Input, pr.Class, pr.Probability, pr.Top) { Unknown = pr.IsUnknown, UnknownScore = pr.UnknownScore }).ToList();
             if (p.GetValue(Json)) console.WriteJson(new PredictOutput(modelDir, predictor.EngineName, predictions));
             else foreach (var pr in predictions)
-                console.Out.WriteLine($"{pr.Input}: {string.Join(", ", pr.Top.Select(t => $"{t.Class} {t.Probability:P1}"))}");
+                console.Out.WriteLine($"{pr.Input}: {string.Join(", ", pr.Top.Select(t => $"{t.Class} {t.Probability:P1}"))}"
+                    + (pr.Unknown is { } u ? $"; unknown: {(u ? "true" : "false")} (score {pr.UnknownScore:G4})" : ""));
             return 0;
         });
         return command;

@@ -58,6 +58,10 @@ public sealed record ModelDescription
     /// <summary>The head's own section (<see cref="HeadSpec.Describe"/>), or null when it has none.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public JsonObject? HeadConfig { get; init; }
+
+    /// <summary>The calibrated unknown scorer (<see cref="Discovery.UnknownDescription"/>), or null when the model has none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Discovery.UnknownDescription? Unknown { get; init; }
 }
 
 /// <summary>model.json's "embedding": the size of <see cref="Classifier.Embed"/>'s vectors and whether they are L2-normalised.</summary>

@@ -1,5 +1,6 @@
 using Protea.Data;
 using Protea.Deploy;
+using Protea.Discovery;
 using Protea.Models;
 using static TorchSharp.torch;
 
@@ -40,7 +41,15 @@ public sealed class Predictor : IDisposable
     public static Predictor Open(string modelDir, EngineChoice engine = EngineChoice.Auto, int threads = 0)
     {
         var opened = InferenceEngines.Open(modelDir, engine, threads, out var passedOver);
-        return new Predictor(opened, ownsEngine: true) { PassedOverExport = passedOver };
+        try
+        {
+            return new Predictor(opened, ownsEngine: true) { PassedOverExport = passedOver, Unknown = UnknownDetector.Load(modelDir, opened.Description) };
+        }
+        catch
+        {
+            opened.Dispose();
+            throw;
+        }
     }
 
     public ModelDescription Description => engine.Description;
@@ -50,6 +59,13 @@ public sealed class Predictor : IDisposable
 
     /// <summary>True when Auto found model.onnx stale or unreadable and runs TorchSharp instead; a host may suggest exporting again.</summary>
     public bool PassedOverExport { get; private init; }
+
+    /// <summary>
+    /// The model's calibrated unknown scorer (model.json's "unknown" section, loaded by <see cref="Open"/>), or
+    /// null: when set, every prediction carries <see cref="Prediction.UnknownScore"/> and <see cref="Prediction.IsUnknown"/>.
+    /// The predictor disposes it.
+    /// </summary>
+    public UnknownDetector? Unknown { get; init; }
 
     /// <summary>Inputs run through the engine this many at a time.</summary>
     public int BatchSize { get; init; } = InferenceEngines.DefaultBatchSize;
@@ -126,11 +142,16 @@ public sealed class Predictor : IDisposable
             throw new ArgumentException($"{inputs.shape[0]} inputs but {names.Count} names", nameof(names));
         var output = InferenceEngines.RunAll(engine, inputs, BatchSize, cancellation);
         var classes = Description.ClassNames;
+        var unknown = Unknown?.Detect(output);
         var predictions = new Prediction[output.Count];
         for (var i = 0; i < predictions.Length; i++)
         {
             var ranked = ClassProbabilities.Top(ClassProbabilities.Softmax(output.LogitsOf(i)), classes, top);
-            predictions[i] = new Prediction(names[i], ranked[0].Class, ranked[0].Probability, ranked, output.EmbeddingOf(i).ToArray());
+            predictions[i] = new Prediction(names[i], ranked[0].Class, ranked[0].Probability, ranked, output.EmbeddingOf(i).ToArray())
+            {
+                UnknownScore = unknown?[i].Score,
+                IsUnknown = unknown?[i].IsUnknown,
+            };
         }
         return predictions;
     }
@@ -150,6 +171,7 @@ public sealed class Predictor : IDisposable
 
     public void Dispose()
     {
+        Unknown?.Dispose();
         if (ownsEngine) engine.Dispose();
     }
 }

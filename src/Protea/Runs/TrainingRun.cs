@@ -33,6 +33,18 @@ public static class TrainingRun
         IReadOnlyList<EpochRecord> Epochs, double TrainSeconds, double TrainExamplesPerSecond, double WallSeconds,
         int TrainCount, int ValidationCount, int TestCount);
 
+    /// <summary>
+    /// The default unknown scorer (energy, which needs no statistics), its threshold set at 95 % TPR on
+    /// the validation split's logits, saved into the run folder's model.json; `protea calibrate-unknown`
+    /// replaces it with another scorer.
+    /// </summary>
+    private static void CalibrateUnknown(string outDir, float[] validationLogits, int count, int numClasses)
+    {
+        var scorer = new Discovery.EnergyScorer();
+        var scores = scorer.Score(new Deploy.InferenceOutput(count, numClasses, 0, validationLogits, []));
+        new Discovery.UnknownDetector(scorer, Discovery.UnknownDetector.ThresholdAt(scores)).Save(outDir, "validation split");
+    }
+
     public static Result Execute(DataSpec spec, TrainOptions options, string outDir, bool resume = false,
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
@@ -79,6 +91,9 @@ public static class TrainingRun
                 },
             };
             new ModelBundle(described, bundle.Model).Save(outDir);
+            if (heldOut is { Count: > 0 })
+                CalibrateUnknown(outDir, ReferenceEquals(evalSet, heldOut) ? logits
+                    : ClassifierInference.Logits(bundle.Model, bundle.Description.Normalization, heldOut.Inputs), heldOut.Count, described.NumClasses);
             var result = new Result(outDir, spec.ToString(), evaluatedOn, metrics, training.Epochs, training.TrainSeconds,
                 training.ExamplesPerSecond, wall.Elapsed.TotalSeconds, train.Count, heldOut?.Count ?? 0, splits.Test?.Count ?? 0);
             WriteOutputs(result, options, described.TrainedOn, monitored: heldOut is not null ? "validation" : "test");
