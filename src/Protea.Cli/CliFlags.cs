@@ -20,6 +20,8 @@ internal static class CliFlags
         ["schedule"] = "--schedule",
         ["weight_decay"] = "--weight-decay",
         ["label_smoothing"] = "--label-smoothing",
+        ["objective"] = "--objective",
+        ["temperature"] = "--temperature",
         ["validation_fraction"] = "--validation",
         ["limit"] = "--limit",
         ["seed"] = "--seed",

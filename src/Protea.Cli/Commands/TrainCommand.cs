@@ -3,6 +3,7 @@ using Protea.Data;
 using Protea.Models;
 using Protea.Runs;
 using Protea.Training;
+using Protea.Training.Objectives;
 
 namespace Protea.Cli.Commands;
 
@@ -33,6 +34,14 @@ public static class TrainCommand
     private static readonly Option<string?> Schedule = new("--schedule") { Description = "onecycle | cosine | constant" };
     private static readonly Option<double?> WeightDecay = new("--weight-decay") { Description = "Weight decay" };
     private static readonly Option<double?> LabelSmoothing = new("--label-smoothing") { Description = "Label smoothing (0..1)" };
+    private static readonly Option<string> Objective = new("--objective")
+    {
+        Description = "Training loss: ce | supcon | simclr, or a weighted sum name[:weight]+... (supcon+ce, supcon:1+ce:0.5). "
+            + "supcon/simclr compare two augmented views through a projection head that is not saved; without ce the head trains "
+            + "on the detached embeddings (or use --head ncm). Mixup/CutMix cannot be combined with supcon/simclr",
+        DefaultValueFactory = _ => ObjectiveList.Default,
+    };
+    private static readonly Option<double?> Temperature = new("--temperature") { Description = "Temperature of supcon/simclr (default: 0.1 supcon, 0.5 simclr)" };
     private static readonly Option<int?> CropPadding = new("--crop-padding") { Description = "Random crop with this zero padding (0 = off)" };
     private static readonly Option<bool?> Flip = new("--flip") { Description = "Random horizontal flips (true/false)" };
     private static readonly Option<double?> Mixup = new("--mixup") { Description = "Mixup Beta(alpha, alpha); 0 = off" };
@@ -54,7 +63,7 @@ public static class TrainCommand
         var command = new Command("train", "Train a classifier and write a run folder.")
         {
             Data, Out, Recipe, Arch, Head, Stem, Init, Epochs, BatchSize, Lr, Optimizer, Schedule, WeightDecay, LabelSmoothing,
-            CropPadding, Flip, Mixup, CutMix, Validation, Limit, Label, Id, Classes, ImageSize, Channels, Seed, Threads, Resume, Json,
+            Objective, Temperature, CropPadding, Flip, Mixup, CutMix, Validation, Limit, Label, Id, Classes, ImageSize, Channels, Seed, Threads, Resume, Json,
         };
         command.SetAction(p =>
         {
@@ -78,6 +87,8 @@ public static class TrainCommand
                 Schedule = p.GetValue(Schedule) ?? r.Schedule,
                 WeightDecay = p.GetValue(WeightDecay) ?? r.WeightDecay,
                 LabelSmoothing = p.GetValue(LabelSmoothing) ?? r.LabelSmoothing,
+                Objective = p.GetValue(Objective)!,
+                Temperature = p.GetValue(Temperature),
                 CropPadding = p.GetValue(CropPadding) ?? r.CropPadding,
                 Flip = p.GetValue(Flip) ?? r.Flip,
                 MixupAlpha = p.GetValue(Mixup) ?? r.MixupAlpha,

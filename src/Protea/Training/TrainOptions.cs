@@ -27,6 +27,15 @@ public sealed record TrainOptions
     public string Schedule { get; init; } = "onecycle";
     public double LabelSmoothing { get; init; }
 
+    /// <summary>
+    /// The training loss as a list of terms (Objectives/ObjectiveList): "ce", "supcon", "simclr",
+    /// or a weighted sum such as "supcon+ce" or "supcon:1+ce:0.5".
+    /// </summary>
+    public string Objective { get; init; } = "ce";
+
+    /// <summary>The contrastive terms' temperature; null: 0.1 for supcon, 0.5 for simclr.</summary>
+    public double? Temperature { get; init; }
+
     public bool Flip { get; init; } = true;
 
     /// <summary>Random-crop padding in pixels (0 = no crop).</summary>

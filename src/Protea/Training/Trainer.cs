@@ -43,8 +43,18 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
     /// <summary>Per-group learning rates, weight decay and frozen parts; the first matching group wins.</summary>
     public IReadOnlyList<ParameterGroup> ParameterGroups { get; init; } = [];
 
-    /// <summary>The loss terms, summed; null: cross-entropy with the options' label smoothing.</summary>
+    /// <summary>
+    /// The loss terms, summed; null: the options' <see cref="TrainOptions.Objective"/> list
+    /// (<see cref="ObjectiveList.Parse"/>; "ce" is cross-entropy with the options' label smoothing).
+    /// </summary>
     public IReadOnlyList<IObjective>? Objectives { get; init; }
+
+    /// <summary>
+    /// How both views are made when an objective asks for a second view; null:
+    /// <see cref="TwoViewAugmenter.For"/> the options and data. Without a second view the options'
+    /// flip, crop and mixing apply as usual.
+    /// </summary>
+    public TwoViewAugmenter? Views { get; init; }
 
     /// <summary>Hooks around epochs; null: the stages the head brings (<see cref="TrainingStages.For"/>).</summary>
     public IReadOnlyList<IStage>? Stages { get; init; }
@@ -65,7 +75,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         using var labelled = LabelledOnly(train);
         var (initial, description) = StartFrom is { } start ? FromBundle(start, labelled, o) : Fresh(o, labelled);
         var normalization = description.Normalization;
-        var objectives = Objectives ?? [new CrossEntropyObjective(o.LabelSmoothing)];
+        var objectives = Objectives ?? ObjectiveList.Parse(o.Objective, o.Temperature, o.LabelSmoothing);
         var needs = objectives.Aggregate(ObjectiveNeeds.Logits, (all, objective) => all | objective.Needs);
         var stages = Stages ?? TrainingStages.For(description.Head, description.Architecture);
         var context = new StageContext(initial, labelled, normalization, o);
@@ -76,6 +86,11 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         var groups = ParameterGroup.Assign(model, ParameterGroups, o);
         if (groups.Count == 0)
             throw new ProteaException("every parameter of the model is frozen; there is nothing to train", "parameter_groups");
+        // Objectives' own weights (contrastive projection heads): trained with the run, not part of the model.
+        var objectiveModules = objectives.OfType<IObjectiveWithModule>().Select(objective => (objective.Name, Module: objective.Attach(model))).ToList();
+        if (objectiveModules.Count > 0)
+            groups = [.. groups, .. objectiveModules.Select(m => new OptimizerGroup(
+                m.Module.named_parameters().Select(p => (m.Name + "." + p.name, p.parameter)).ToList(), o.WeightDecay))];
         using var optimizer = CreateOptimizer(o, groups);
 
         var n = labelled.Count;
@@ -83,6 +98,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         var schedule = new LearningRateSchedule(o.Schedule, o.LearningRate, (long)batches * o.Epochs);
         var augmenter = new BatchAugmenter(o.Flip && labelled.Kind == InputKind.Image, labelled.Kind == InputKind.Image ? o.CropPadding : 0);
         var mix = new MixAugment(labelled.Kind == InputKind.Image ? o.MixupAlpha : 0, labelled.Kind == InputKind.Image ? o.CutMixAlpha : 0);
+        var views = needs.HasFlag(ObjectiveNeeds.SecondView) ? Views ?? TwoViewAugmenter.For(o, labelled) : null;
 
         var checkpoint = runDir is null ? null : new Checkpoint(runDir);
         var history = new List<EpochRecord>();
@@ -123,7 +139,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
                     using var scope = NewDisposeScope();
                     var step = (long)epoch * batches + b;
                     lr = schedule.LearningRate(step);
-                    var batch = MakeBatch(labelled.Inputs, labels, plan[b], normalization, augmenter, mix, needs, random, generator);
+                    var batch = MakeBatch(labelled.Inputs, labels, plan[b], normalization, augmenter, views, mix, random, generator);
                     var outputs = Forward(model, batch, needs);
                     var loss = objectives[0].Loss(batch, outputs);
                     for (var i = 1; i < objectives.Count; i++)
@@ -265,14 +281,16 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
     }
 
     /// <summary>
-    /// Gathers, augments and normalises a batch, then mixes it (mixup/CutMix) when enabled; a second
-    /// view is an independent augmentation of the same raw examples, not mixed.
+    /// Gathers, augments and normalises a batch, then mixes it (mixup/CutMix) when enabled. When an
+    /// objective asks for a second view, both views are independent draws of <paramref name="views"/>
+    /// from the same raw examples, and the second is not mixed.
     /// </summary>
     private static TrainingBatch MakeBatch(Tensor inputs, Tensor labels, Tensor index, InputNormalization normalization,
-        BatchAugmenter augmenter, MixAugment mix, ObjectiveNeeds needs, Random random, Generator generator)
+        BatchAugmenter augmenter, TwoViewAugmenter? views, MixAugment mix, Random random, Generator generator)
     {
         var raw = inputs.index_select(0, index);
-        var x = normalization.Apply(augmenter.IsIdentity ? raw : augmenter.Apply(raw, generator));
+        var x = views is not null ? views.View(raw, normalization, generator)
+            : normalization.Apply(augmenter.IsIdentity ? raw : augmenter.Apply(raw, generator));
         var y = labels.index_select(0, index);
         Mixing? mixing = null;
         if (mix.Enabled)
@@ -280,9 +298,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
             var mixed = mix.Apply(x, random, generator);
             (x, mixing) = (mixed.Inputs, new Mixing(mixed.Permutation, mixed.Lambda));
         }
-        var secondView = needs.HasFlag(ObjectiveNeeds.SecondView)
-            ? normalization.Apply(augmenter.IsIdentity ? raw : augmenter.Apply(raw, generator))
-            : null;
+        var secondView = views?.View(raw, normalization, generator);
         return new TrainingBatch(x, y, mixing, secondView);
     }
 
