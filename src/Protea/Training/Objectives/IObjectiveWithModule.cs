@@ -8,8 +8,9 @@ namespace Protea.Training.Objectives;
 /// calls <see cref="Attach"/> once the model is built, before the optimizer, and trains the
 /// module's parameters with the run's learning rate and weight decay, as one more optimizer group
 /// whose parameter names are prefixed by the objective's <see cref="IObjective.Name"/>. The module
-/// is not part of the returned model (nor of model.safetensors or ONNX), and a checkpoint does not
-/// store it: a resumed run starts it afresh.
+/// is not part of the returned model (nor of model.safetensors or ONNX). A checkpoint holds its
+/// optimizer state (as group "NAME.*") but not its weights: a resumed run re-creates it, so resume
+/// is exact for cross-entropy runs and approximate for contrastive ones.
 /// </summary>
 public interface IObjectiveWithModule : IObjective
 {
