@@ -18,6 +18,7 @@ internal static class CliFlags
         ["learning_rate"] = "--lr",
         ["optimizer"] = "--optimizer",
         ["schedule"] = "--schedule",
+        ["warmup"] = "--warmup",
         ["weight_decay"] = "--weight-decay",
         ["label_smoothing"] = "--label-smoothing",
         ["validation_fraction"] = "--validation",

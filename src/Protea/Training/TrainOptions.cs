@@ -25,6 +25,10 @@ public sealed record TrainOptions
 
     /// <summary>"onecycle", "cosine" or "constant".</summary>
     public string Schedule { get; init; } = "onecycle";
+
+    /// <summary>OneCycle's warm-up: the fraction of the steps over which the learning rate rises; null = 0.3 (PyTorch's).</summary>
+    public double? Warmup { get; init; }
+
     public double LabelSmoothing { get; init; }
 
     public bool Flip { get; init; } = true;

@@ -80,7 +80,8 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
 
         var n = labelled.Count;
         var batches = Sampler.BatchCount(n, o.BatchSize);
-        var schedule = new LearningRateSchedule(o.Schedule, o.LearningRate, (long)batches * o.Epochs);
+        var schedule = new LearningRateSchedule(o.Schedule, o.LearningRate, (long)batches * o.Epochs,
+            warmup: o.Warmup ?? LearningRateSchedule.DefaultWarmup);
         var augmenter = new BatchAugmenter(o.Flip && labelled.Kind == InputKind.Image, labelled.Kind == InputKind.Image ? o.CropPadding : 0);
         var mix = new MixAugment(labelled.Kind == InputKind.Image ? o.MixupAlpha : 0, labelled.Kind == InputKind.Image ? o.CutMixAlpha : 0);
 
