@@ -17,7 +17,7 @@ public static class Recipes
     /// full: five times longer, with random crops and label smoothing, aiming at >= 94.5 %.
     /// Neither holds data out when the data has a test set of its own: that is monitored each epoch
     /// instead (it never steers training), so all 60,000 Fashion-MNIST images train.
-    /// auto: a placeholder (the defaults, with no flips) until <see cref="AutoRecipe.Choose"/> sees the data.
+    /// auto: a placeholder (the defaults: no flips or crops) until <see cref="AutoRecipe.Choose"/> sees the data.
     /// </summary>
     public static TrainOptions Get(string name) => name switch
     {
@@ -31,7 +31,7 @@ public static class Recipes
             Epochs = 20, BatchSize = 128, LearningRate = 0.1, WeightDecay = 5e-4, Schedule = "onecycle",
             Flip = true, CropPadding = 2, LabelSmoothing = 0.1,
         },
-        Auto => new TrainOptions { Flip = false },
+        Auto => new TrainOptions(),
         _ => throw new ProteaException($"recipe '{name}' is not known; known: {string.Join(", ", Names)}", "recipe"),
     };
 }
