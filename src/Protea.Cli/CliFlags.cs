@@ -19,6 +19,7 @@ internal static class CliFlags
         ["optimizer"] = "--optimizer",
         ["schedule"] = "--schedule",
         ["warmup"] = "--warmup",
+        ["steps"] = "--steps",
         ["weight_decay"] = "--weight-decay",
         ["label_smoothing"] = "--label-smoothing",
         ["validation_fraction"] = "--validation",
