@@ -3,6 +3,7 @@ using Protea.Data;
 using Protea.Models;
 using Protea.Runs;
 using Protea.Training;
+using TorchSharp;
 
 namespace Protea.Cli.Commands;
 
@@ -32,7 +33,10 @@ public static class TrainCommand
     private static readonly Option<string?> Init = new("--init") { Description = "torchvision-format resnet18 weights (.safetensors) to fine-tune from" };
     private static readonly Option<int?> Epochs = new("--epochs") { Description = "Number of epochs (default: the recipe's)" };
     private static readonly Option<int?> BatchSize = new("--batch-size") { Description = "Batch size (default: 128)" };
-    private static readonly Option<double?> Lr = new("--lr") { Description = "Peak learning rate" };
+    private static readonly Option<string?> Lr = new("--lr")
+    {
+        Description = "Peak learning rate, or auto: a learning-rate range test (as protea lr-find, at most 100 batches or 60 s) picks it before training",
+    };
     private static readonly Option<string?> Optimizer = new("--optimizer") { Description = "sgd (Nesterov momentum) | adamw" };
     private static readonly Option<string?> Schedule = new("--schedule") { Description = "onecycle | cosine | constant" };
     private static readonly Option<double?> Warmup = new("--warmup") { Description = "OneCycle warm-up: fraction of the steps over which the learning rate rises (default: 0.3, or the auto recipe's)" };
@@ -72,6 +76,11 @@ public static class TrainCommand
             var isTabular = spec.Kind == DataSourceKind.Csv;
             var arch = p.GetValue(Arch) ?? Architectures.DefaultFor(isTabular ? InputKind.Tabular : InputKind.Image).Name;
             var json = p.GetValue(Json);
+            var lrText = p.GetValue(Lr);
+            var lrAuto = string.Equals(lrText, "auto", StringComparison.OrdinalIgnoreCase);
+            double? lr = lrText is null || lrAuto ? null
+                : double.TryParse(lrText, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value
+                : throw new ProteaException($"learning rate '{lrText}' is neither a number nor auto", "learning_rate");
             // Flags override the recipe's fields; with auto, once more after the rule has seen the data.
             TrainOptions WithFlags(TrainOptions r) => r with
             {
@@ -81,7 +90,7 @@ public static class TrainCommand
                 Init = p.GetValue(Init),
                 Epochs = p.GetValue(Epochs) ?? r.Epochs,
                 BatchSize = p.GetValue(BatchSize) ?? r.BatchSize,
-                LearningRate = p.GetValue(Lr) ?? r.LearningRate,
+                LearningRate = lr ?? r.LearningRate,
                 Optimizer = p.GetValue(Optimizer) ?? r.Optimizer,
                 Schedule = p.GetValue(Schedule) ?? r.Schedule,
                 Warmup = p.GetValue(Warmup) ?? r.Warmup,
@@ -97,13 +106,22 @@ public static class TrainCommand
                 Threads = p.GetValue(Threads),
             };
             var options = WithFlags(Recipes.Get(recipe));
-            Func<Dataset, TrainOptions>? choose = recipe != Recipes.Auto ? null : train =>
+            Func<Dataset, TrainOptions>? choose = recipe != Recipes.Auto && !lrAuto ? null : train =>
             {
                 var items = train.Labels.Count(l => l >= 0);
-                var chosen = WithFlags(AutoRecipe.Choose(new AutoRecipe.Inputs(items, train.ClassNames.Count, train.ExampleShape, train.Kind,
-                    options.Architecture, Pretrained: options.Init is not null), baseline: options));
-                if (!json)
+                var chosen = recipe != Recipes.Auto ? options
+                    : WithFlags(AutoRecipe.Choose(new AutoRecipe.Inputs(items, train.ClassNames.Count, train.ExampleShape, train.Kind,
+                        options.Architecture, Pretrained: options.Init is not null), baseline: options));
+                if (!json && recipe == Recipes.Auto)
                     console.Error.WriteLine(AutoRecipe.Describe(chosen, items));
+                if (lrAuto)
+                {
+                    torch.manual_seed(chosen.Seed);
+                    var found = new LearningRateFinder(chosen).Find(train);
+                    chosen = chosen with { LearningRate = found.Suggestion };
+                    if (!json)
+                        console.Error.WriteLine($"learning rate auto: {found.Suggestion:G3} from a range test ({found.Curve.Count} steps, {found.Seconds:F1} s, {found.Method})");
+                }
                 return chosen;
             };
             return Run(console, spec, options, p.GetValue(Out)!, p.GetValue(Resume), json, choose);

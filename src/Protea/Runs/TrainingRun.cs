@@ -68,9 +68,9 @@ public static class TrainingRun
         var validation = heldOut ?? splits.Test;
         try
         {
+            torch.set_num_threads(options.Threads);
             if (choose is not null)
                 options = choose(train);
-            torch.set_num_threads(options.Threads);
             torch.manual_seed(options.Seed);
             var trainer = new Trainer(options, progress) { Validation = new OnnxValidationScorer(options.Threads) };
             var training = trainer.Train(train, validation, outDir, resume, cancellation);

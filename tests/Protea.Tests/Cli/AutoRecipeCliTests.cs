@@ -36,5 +36,18 @@ public sealed class AutoRecipeCliTests
         Assert.True(j.ExitCode == 0, j.Stderr);
         Assert.DoesNotContain("recipe auto", j.Stderr);
         Assert.Equal(3, ModelBundle.ReadDescription(dir.File("run2")).Recipe!["epochs"]!.GetValue<int>());
+
+        // --lr auto: the range test picks the peak rate before training; the run still learns and saves that rate.
+        var a = CliRunner.Run("train", "--data", csv, "--arch", "mlp", "--lr", "auto", "--out", dir.File("run3"), "--threads", "1");
+        Assert.True(a.ExitCode == 0, a.Stderr);
+        Assert.Contains("learning rate auto: ", a.Stderr);
+        var auto = ModelBundle.ReadDescription(dir.File("run3"));
+        Assert.InRange(auto.Recipe!["learning_rate"]!.GetValue<double>(), 1e-4, 1);
+        Assert.NotEqual(0.0125, auto.Recipe!["learning_rate"]!.GetValue<double>());
+        Assert.True(auto.Metrics["validation_accuracy"] >= 0.9, $"accuracy {auto.Metrics["validation_accuracy"]}");
+
+        var bad = CliRunner.Run("train", "--data", csv, "--lr", "fast", "--out", dir.File("run4"), "--json");
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Equal("protea: --lr: learning rate 'fast' is neither a number nor auto", bad.Stderr.TrimEnd());
     }
 }
