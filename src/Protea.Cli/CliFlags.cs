@@ -18,6 +18,8 @@ internal static class CliFlags
         ["learning_rate"] = "--lr",
         ["optimizer"] = "--optimizer",
         ["schedule"] = "--schedule",
+        ["warmup"] = "--warmup",
+        ["steps"] = "--steps",
         ["weight_decay"] = "--weight-decay",
         ["label_smoothing"] = "--label-smoothing",
         ["objective"] = "--objective",

@@ -84,6 +84,7 @@ public static class ProteaCli
             [CalibrateUnknownCommand.Create(console)] = CalibrateUnknownCommand.Examples,
             [UnknownCommand.Create(console)] = UnknownCommand.Examples,
             [QuickstartCommand.Create(console)] = QuickstartCommand.Examples,
+            [LrFindCommand.Create(console)] = LrFindCommand.Examples,
         };
         // A plain Command rather than RootCommand, so usage says `protea`, not the assembly name.
         var help = new HelpOption { Recursive = true };

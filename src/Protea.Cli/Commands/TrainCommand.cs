@@ -4,6 +4,7 @@ using Protea.Models;
 using Protea.Runs;
 using Protea.Training;
 using Protea.Training.Objectives;
+using TorchSharp;
 
 namespace Protea.Cli.Commands;
 
@@ -19,7 +20,11 @@ public static class TrainCommand
 
     private static readonly Option<string> Data = new("--data") { Description = "fashion-mnist, a folder of class sub-folders (optional train/ test/), or a .csv file", Required = true };
     private static readonly Option<string> Out = new("--out") { Description = "Run folder to write (model files, metrics.json, plots, report.md)", Required = true };
-    private static readonly Option<string> Recipe = new("--recipe") { Description = "Starting recipe: quick (minutes) or full (longer, stronger augmentation)", DefaultValueFactory = _ => "quick" };
+    private static readonly Option<string?> Recipe = new("--recipe")
+    {
+        Description = "Starting recipe: auto (chosen from the data's size, printed at the start), quick (Fashion-MNIST's, minutes) or full (longer, " +
+            "stronger augmentation); default: quick for fashion-mnist, else auto",
+    };
     private static readonly Option<string?> Arch = new("--arch")
     {
         Description = $"Backbone: {string.Join(" | ", Architectures.BackboneNames)} (default: {Architectures.DefaultFor(InputKind.Image).Name} for images, {Architectures.DefaultFor(InputKind.Tabular).Name} for CSV)",
@@ -29,9 +34,13 @@ public static class TrainCommand
     private static readonly Option<string?> Init = new("--init") { Description = "torchvision-format resnet18 weights (.safetensors) to fine-tune from" };
     private static readonly Option<int?> Epochs = new("--epochs") { Description = "Number of epochs (default: the recipe's)" };
     private static readonly Option<int?> BatchSize = new("--batch-size") { Description = "Batch size (default: 128)" };
-    private static readonly Option<double?> Lr = new("--lr") { Description = "Peak learning rate" };
+    private static readonly Option<string?> Lr = new("--lr")
+    {
+        Description = "Peak learning rate, or auto: a learning-rate range test (as protea lr-find, at most 100 batches or 60 s) picks it before training",
+    };
     private static readonly Option<string?> Optimizer = new("--optimizer") { Description = "sgd (Nesterov momentum) | adamw" };
     private static readonly Option<string?> Schedule = new("--schedule") { Description = "onecycle | cosine | constant" };
+    private static readonly Option<double?> Warmup = new("--warmup") { Description = "OneCycle warm-up: fraction of the steps over which the learning rate rises (default: 0.3, or the auto recipe's)" };
     private static readonly Option<double?> WeightDecay = new("--weight-decay") { Description = "Weight decay" };
     private static readonly Option<double?> LabelSmoothing = new("--label-smoothing") { Description = "Label smoothing (0..1)" };
     private static readonly Option<string> Objective = new("--objective")
@@ -43,7 +52,7 @@ public static class TrainCommand
     };
     private static readonly Option<double?> Temperature = new("--temperature") { Description = "Temperature of supcon/simclr (default: 0.1 supcon, 0.5 simclr)" };
     private static readonly Option<int?> CropPadding = new("--crop-padding") { Description = "Random crop with this zero padding (0 = off)" };
-    private static readonly Option<bool?> Flip = new("--flip") { Description = "Random horizontal flips (true/false)" };
+    private static readonly Option<bool?> Flip = new("--flip") { Description = "Random horizontal flips (true/false); off unless the recipe is quick or full: wrong for digits, text and anything with handedness" };
     private static readonly Option<double?> Mixup = new("--mixup") { Description = "Mixup Beta(alpha, alpha); 0 = off" };
     private static readonly Option<double?> CutMix = new("--cutmix") { Description = "CutMix Beta(alpha, alpha); 0 = off" };
     private static readonly Option<double?> Validation = new("--validation") { Description = "Fraction held out for per-epoch validation (0 = none)" };
@@ -62,7 +71,7 @@ public static class TrainCommand
     {
         var command = new Command("train", "Train a classifier and write a run folder.")
         {
-            Data, Out, Recipe, Arch, Head, Stem, Init, Epochs, BatchSize, Lr, Optimizer, Schedule, WeightDecay, LabelSmoothing,
+            Data, Out, Recipe, Arch, Head, Stem, Init, Epochs, BatchSize, Lr, Optimizer, Schedule, Warmup, WeightDecay, LabelSmoothing,
             Objective, Temperature, CropPadding, Flip, Mixup, CutMix, Validation, Limit, Label, Id, Classes, ImageSize, Channels, Seed, Threads, Resume, Json,
         };
         command.SetAction(p =>
@@ -72,19 +81,28 @@ public static class TrainCommand
                 LabelColumn = p.GetValue(Label), IdColumn = p.GetValue(Id), Classes = p.GetValue(Classes),
                 ImageSize = p.GetValue(ImageSize), Channels = p.GetValue(Channels),
             });
-            var r = Recipes.Get(p.GetValue(Recipe)!);
+            var recipe = p.GetValue(Recipe) ?? Recipes.DefaultFor(spec.Kind);
             var isTabular = spec.Kind == DataSourceKind.Csv;
-            var options = r with
+            var arch = p.GetValue(Arch) ?? Architectures.DefaultFor(isTabular ? InputKind.Tabular : InputKind.Image).Name;
+            var json = p.GetValue(Json);
+            var lrText = p.GetValue(Lr);
+            var lrAuto = string.Equals(lrText, "auto", StringComparison.OrdinalIgnoreCase);
+            double? lr = lrText is null || lrAuto ? null
+                : double.TryParse(lrText, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value
+                : throw new ProteaException($"learning rate '{lrText}' is neither a number nor auto", "learning_rate");
+            // Flags override the recipe's fields; with auto, once more after the rule has seen the data.
+            TrainOptions WithFlags(TrainOptions r) => r with
             {
-                Architecture = p.GetValue(Arch) ?? Architectures.DefaultFor(isTabular ? InputKind.Tabular : InputKind.Image).Name,
+                Architecture = arch,
                 Head = p.GetValue(Head)!,
                 Stem = p.GetValue(Stem),
                 Init = p.GetValue(Init),
                 Epochs = p.GetValue(Epochs) ?? r.Epochs,
                 BatchSize = p.GetValue(BatchSize) ?? r.BatchSize,
-                LearningRate = p.GetValue(Lr) ?? r.LearningRate,
+                LearningRate = lr ?? r.LearningRate,
                 Optimizer = p.GetValue(Optimizer) ?? r.Optimizer,
                 Schedule = p.GetValue(Schedule) ?? r.Schedule,
+                Warmup = p.GetValue(Warmup) ?? r.Warmup,
                 WeightDecay = p.GetValue(WeightDecay) ?? r.WeightDecay,
                 LabelSmoothing = p.GetValue(LabelSmoothing) ?? r.LabelSmoothing,
                 Objective = p.GetValue(Objective)!,
@@ -98,16 +116,36 @@ public static class TrainCommand
                 Seed = p.GetValue(Seed),
                 Threads = p.GetValue(Threads),
             };
-            return Run(console, spec, options, p.GetValue(Out)!, p.GetValue(Resume), p.GetValue(Json));
+            var options = WithFlags(Recipes.Get(recipe));
+            Func<Dataset, TrainOptions>? choose = recipe != Recipes.Auto && !lrAuto ? null : train =>
+            {
+                var items = train.Labels.Count(l => l >= 0);
+                var chosen = recipe != Recipes.Auto ? options
+                    : WithFlags(AutoRecipe.Choose(new AutoRecipe.Inputs(items, train.ClassNames.Count, train.ExampleShape, train.Kind,
+                        options.Architecture, Pretrained: options.Init is not null), baseline: options));
+                if (!json && recipe == Recipes.Auto)
+                    console.Error.WriteLine(AutoRecipe.Describe(chosen, items));
+                if (lrAuto)
+                {
+                    torch.manual_seed(chosen.Seed);
+                    var found = new LearningRateFinder(chosen).Find(train);
+                    chosen = chosen with { LearningRate = found.Suggestion };
+                    if (!json)
+                        console.Error.WriteLine($"learning rate auto: {found.Suggestion:G3} from a range test ({found.Curve.Count} steps, {found.Seconds:F1} s, {found.Method})");
+                }
+                return chosen;
+            };
+            return Run(console, spec, options, p.GetValue(Out)!, p.GetValue(Resume), json, choose);
         });
         return command;
     }
 
     /// <summary>Shared by train and quickstart: run, then print the summary table or one JSON object.</summary>
-    public static int Run(CliConsole console, DataSpec spec, TrainOptions options, string outDir, bool resume, bool json)
+    public static int Run(CliConsole console, DataSpec spec, TrainOptions options, string outDir, bool resume, bool json,
+        Func<Dataset, TrainOptions>? choose = null)
     {
         var progress = new TrainingProgressPrinter(console.Error, live: console.Interactive, quiet: json);
-        var result = TrainingRun.Execute(spec, options, outDir, resume, progress);
+        var result = TrainingRun.Execute(spec, options, outDir, resume, progress, choose: choose);
         if (json)
             console.WriteJson(result);
         else

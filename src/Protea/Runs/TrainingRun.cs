@@ -45,8 +45,13 @@ public static class TrainingRun
         new Discovery.UnknownDetector(scorer, Discovery.UnknownDetector.ThresholdAt(scores)).Save(outDir, "validation split");
     }
 
+    /// <param name="choose">
+    /// Called once the training split is known (after --limit and the validation hold-out), to choose
+    /// the options that depend on the data (the auto recipe, <see cref="AutoRecipe"/>); it must keep the
+    /// thread count, limit, validation fraction and seed it was given. Null: the options as they are.
+    /// </param>
     public static Result Execute(DataSpec spec, TrainOptions options, string outDir, bool resume = false,
-        IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default, Func<Dataset, TrainOptions>? choose = null)
     {
         var wall = Stopwatch.StartNew();
         if (options.Threads < 1) throw new ProteaException($"the thread count must be at least 1, not {options.Threads}", "threads");
@@ -64,6 +69,8 @@ public static class TrainingRun
         try
         {
             torch.set_num_threads(options.Threads);
+            if (choose is not null)
+                options = choose(train);
             torch.manual_seed(options.Seed);
             var trainer = new Trainer(options, progress) { Validation = new OnnxValidationScorer(options.Threads) };
             var training = trainer.Train(train, validation, outDir, resume, cancellation);

@@ -25,6 +25,10 @@ public sealed record TrainOptions
 
     /// <summary>"onecycle", "cosine" or "constant".</summary>
     public string Schedule { get; init; } = "onecycle";
+
+    /// <summary>OneCycle's warm-up: the fraction of the steps over which the learning rate rises; null = 0.3 (PyTorch's).</summary>
+    public double? Warmup { get; init; }
+
     public double LabelSmoothing { get; init; }
 
     /// <summary>
@@ -36,7 +40,11 @@ public sealed record TrainOptions
     /// <summary>The contrastive terms' temperature; null: 0.1 for supcon, 0.5 for simclr.</summary>
     public double? Temperature { get; init; }
 
-    public bool Flip { get; init; } = true;
+    /// <summary>
+    /// Random horizontal flips. Off unless asked for (the quick and full recipes, measured on
+    /// Fashion-MNIST, turn them on): a flip changes the meaning of digits, text and anything with handedness.
+    /// </summary>
+    public bool Flip { get; init; }
 
     /// <summary>Random-crop padding in pixels (0 = no crop).</summary>
     public int CropPadding { get; init; }

@@ -95,7 +95,8 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
 
         var n = labelled.Count;
         var batches = Sampler.BatchCount(n, o.BatchSize);
-        var schedule = new LearningRateSchedule(o.Schedule, o.LearningRate, (long)batches * o.Epochs);
+        var schedule = new LearningRateSchedule(o.Schedule, o.LearningRate, (long)batches * o.Epochs,
+            warmup: o.Warmup ?? LearningRateSchedule.DefaultWarmup);
         var augmenter = new BatchAugmenter(o.Flip && labelled.Kind == InputKind.Image, labelled.Kind == InputKind.Image ? o.CropPadding : 0);
         var mix = new MixAugment(labelled.Kind == InputKind.Image ? o.MixupAlpha : 0, labelled.Kind == InputKind.Image ? o.CutMixAlpha : 0);
         var views = needs.HasFlag(ObjectiveNeeds.SecondView) ? Views ?? TwoViewAugmenter.For(o, labelled) : null;
@@ -200,7 +201,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
             seen / Math.Max(trainSeconds, 1e-9), finalValidationLogits);
     }
 
-    private static void Validate(TrainOptions o, Dataset train)
+    internal static void Validate(TrainOptions o, Dataset train)
     {
         if (o.Epochs < 1) throw new ProteaException($"the number of epochs must be at least 1, not {o.Epochs}", "epochs");
         if (o.BatchSize < 2) throw new ProteaException($"batch size {o.BatchSize} is too small: BatchNorm needs at least 2 examples per batch", "batch_size");
@@ -212,11 +213,11 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
             throw new ProteaException($"{train.Source}: a classifier needs at least 2 classes, found {train.ClassNames.Count}", "data");
     }
 
-    private static Dataset LabelledOnly(Dataset data) =>
+    internal static Dataset LabelledOnly(Dataset data) =>
         data.Subset(Enumerable.Range(0, data.Count).Where(i => data.Labels[i] >= 0).Select(i => (long)i).ToArray());
 
     /// <summary>A new network from the options, with normalisation fitted to the training data.</summary>
-    private static (Classifier, ModelDescription) Fresh(TrainOptions o, Dataset labelled)
+    internal static (Classifier, ModelDescription) Fresh(TrainOptions o, Dataset labelled)
     {
         var normalization = InputNormalization.Fit(labelled.Inputs);
         var backbone = Architectures.CreateBackbone(o.Architecture, labelled.Kind, labelled.ExampleShape, o.Stem);
@@ -262,7 +263,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
     private static System.Text.Json.Nodes.JsonObject Recipe(TrainOptions o) =>
         System.Text.Json.JsonSerializer.SerializeToNode(o, IO.ProteaJson.Options)!.AsObject();
 
-    private static IOptimizer CreateOptimizer(TrainOptions o, IReadOnlyList<OptimizerGroup> groups) => o.Optimizer switch
+    internal static IOptimizer CreateOptimizer(TrainOptions o, IReadOnlyList<OptimizerGroup> groups) => o.Optimizer switch
     {
         "sgd" => new Sgd(groups, o.Nesterov && o.Momentum > 0),
         "adamw" => new Optimizers.AdamW(groups),
