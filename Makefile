@@ -23,5 +23,11 @@ test: setup
 bench: build
 	bench/run
 
+# `make bench-NAME` runs one capability's benchmark (bench/NAME.py writes bench/results/NAME.md) and copies
+# the tables into bench/RESULTS.md.
+bench-%: build
+	bench/$*.py
+	bench/collect
+
 clean:
 	rm -rf src/*/bin src/*/obj tests/*/bin tests/*/obj bench/*/bin bench/*/obj obj $(RESULTS)
