@@ -58,7 +58,7 @@ public static class TrainCommand
     private static readonly Option<double?> SeparationCost = new("--separation-cost") { Description = "Head parts: separation cost coefficient (default -0.08)" };
     private static readonly Option<double?> OrthogonalityCost = new("--orthogonality-cost") { Description = "Head parts: orthogonality of a class's prototypes (default 0 = off)" };
     private static readonly Option<double?> L1Last = new("--l1-last") { Description = "Head parts: L1 on the last layer's wrong-class connections (default 1e-4)" };
-    private static readonly Option<int?> WarmupEpochs = new("--warmup-epochs") { Description = "Head parts: epochs with the backbone frozen (default a quarter of the epochs)" };
+    private static readonly Option<int?> WarmupEpochs = new("--warmup-epochs") { Description = "Head parts: epochs with the backbone frozen (default: a quarter of the epochs with --init, else 0)" };
     private static readonly Option<int?> PushCycles = new("--push-cycles") { Description = "Head parts: pushes of the prototypes onto training patches, evenly spaced, the last after the final epoch (default 1)" };
     private static readonly Option<int?> LastLayerEpochs = new("--last-layer-epochs") { Description = "Head parts: last-layer fine-tuning epochs after each push (default 20)" };
     private static readonly Option<int?> CropPadding = new("--crop-padding") { Description = "Random crop with this zero padding (0 = off)" };

@@ -23,7 +23,11 @@ public sealed record PartsOptions
     /// <summary>L1 on the last layer's wrong-class connections (paper: 1e-4).</summary>
     public double L1Last { get; init; } = 1e-4;
 
-    /// <summary>Warm-up epochs: the backbone is frozen, the add-on and the prototypes learn; null: a quarter of the epochs (at least 1 when there are 2 or more).</summary>
+    /// <summary>
+    /// Warm-up epochs: the backbone is frozen, the add-on and the prototypes learn. Null: for a pretrained
+    /// backbone (as in the paper) a quarter of the epochs, at least 1 when there are 2 or more; for a
+    /// backbone trained from scratch none, since freezing random features only wastes epochs.
+    /// </summary>
     public int? WarmupEpochs { get; init; }
 
     /// <summary>How many times the prototypes are pushed onto training patches, evenly spaced, the last after the final epoch.</summary>
@@ -35,7 +39,7 @@ public sealed record PartsOptions
     /// <summary>Hygiene: a prototype is pruned when fewer than half of its k nearest training images are of its class.</summary>
     public int PruneK { get; init; } = 6;
 
-    public int Warmup(int epochs) => WarmupEpochs ?? (epochs >= 2 ? Math.Max(1, epochs / 4) : 0);
+    public int Warmup(int epochs, bool pretrained) => WarmupEpochs ?? (pretrained && epochs >= 2 ? Math.Max(1, epochs / 4) : 0);
 
     /// <summary>Refuses values that cannot train, naming the setting.</summary>
     public void Check(int epochs)

@@ -18,7 +18,7 @@ public sealed class PartsWarmupStage : IStage
 
     public void BeforeEpoch(StageContext context, int epoch)
     {
-        var warmup = (context.Options.Parts ?? new PartsOptions()).Warmup(context.Options.Epochs);
+        var warmup = (context.Options.Parts ?? new PartsOptions()).Warmup(context.Options.Epochs, pretrained: context.Options.Init is not null);
         trainable ??= context.Model.named_parameters().Where(p => backbone.Matches(p.name) && p.parameter.requires_grad).Select(p => p.parameter).ToList();
         foreach (var p in trainable) p.requires_grad = epoch >= warmup;
     }
