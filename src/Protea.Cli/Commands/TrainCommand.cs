@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Protea.Data;
 using Protea.Models;
+using Protea.Prototypes;
 using Protea.Runs;
 using Protea.Training;
 using Protea.Training.Objectives;
@@ -51,6 +52,15 @@ public static class TrainCommand
         DefaultValueFactory = _ => ObjectiveList.Default,
     };
     private static readonly Option<double?> Temperature = new("--temperature") { Description = "Temperature of supcon/simclr (default: 0.1 supcon, 0.5 simclr)" };
+    private static readonly Option<int?> PrototypesPerClass = new("--prototypes-per-class") { Description = "Head parts: prototypes per class (default 10)" };
+    private static readonly Option<int?> PrototypeDim = new("--prototype-dim") { Description = "Head parts: channels D of the add-on and the 1x1xD prototypes (default 128)" };
+    private static readonly Option<double?> ClusterCost = new("--cluster-cost") { Description = "Head parts: cluster cost coefficient (default 0.8)" };
+    private static readonly Option<double?> SeparationCost = new("--separation-cost") { Description = "Head parts: separation cost coefficient (default -0.08)" };
+    private static readonly Option<double?> OrthogonalityCost = new("--orthogonality-cost") { Description = "Head parts: orthogonality of a class's prototypes (default 0 = off)" };
+    private static readonly Option<double?> L1Last = new("--l1-last") { Description = "Head parts: L1 on the last layer's wrong-class connections (default 1e-4)" };
+    private static readonly Option<int?> WarmupEpochs = new("--warmup-epochs") { Description = "Head parts: epochs with the backbone frozen (default: a quarter of the epochs with --init, else 0)" };
+    private static readonly Option<int?> PushCycles = new("--push-cycles") { Description = "Head parts: pushes of the prototypes onto training patches, evenly spaced, the last after the final epoch (default 1)" };
+    private static readonly Option<int?> LastLayerEpochs = new("--last-layer-epochs") { Description = "Head parts: last-layer fine-tuning epochs after each push (default 20)" };
     private static readonly Option<int?> CropPadding = new("--crop-padding") { Description = "Random crop with this zero padding (0 = off)" };
     private static readonly Option<bool?> Flip = new("--flip") { Description = "Random horizontal flips (true/false); off unless the recipe is quick or full: wrong for digits, text and anything with handedness" };
     private static readonly Option<double?> Mixup = new("--mixup") { Description = "Mixup Beta(alpha, alpha); 0 = off" };
@@ -72,7 +82,8 @@ public static class TrainCommand
         var command = new Command("train", "Train a classifier and write a run folder.")
         {
             Data, Out, Recipe, Arch, Head, Stem, Init, Epochs, BatchSize, Lr, Optimizer, Schedule, Warmup, WeightDecay, LabelSmoothing,
-            Objective, Temperature, CropPadding, Flip, Mixup, CutMix, Validation, Limit, Label, Id, Classes, ImageSize, Channels, Seed, Threads, Resume, Json,
+            Objective, Temperature, PrototypesPerClass, PrototypeDim, ClusterCost, SeparationCost, OrthogonalityCost, L1Last, WarmupEpochs,
+            PushCycles, LastLayerEpochs, CropPadding, Flip, Mixup, CutMix, Validation, Limit, Label, Id, Classes, ImageSize, Channels, Seed, Threads, Resume, Json,
         };
         command.SetAction(p =>
         {
@@ -107,6 +118,7 @@ public static class TrainCommand
                 LabelSmoothing = p.GetValue(LabelSmoothing) ?? r.LabelSmoothing,
                 Objective = p.GetValue(Objective)!,
                 Temperature = p.GetValue(Temperature),
+                Parts = PartsFlags(p),
                 CropPadding = p.GetValue(CropPadding) ?? r.CropPadding,
                 Flip = p.GetValue(Flip) ?? r.Flip,
                 MixupAlpha = p.GetValue(Mixup) ?? r.MixupAlpha,
@@ -138,6 +150,25 @@ public static class TrainCommand
             return Run(console, spec, options, p.GetValue(Out)!, p.GetValue(Resume), json, choose);
         });
         return command;
+    }
+
+    /// <summary>The parts head's settings when any of its flags is given, else null (the defaults).</summary>
+    private static PartsOptions? PartsFlags(ParseResult p)
+    {
+        var d = new PartsOptions();
+        var parts = d with
+        {
+            PrototypesPerClass = p.GetValue(PrototypesPerClass) ?? d.PrototypesPerClass,
+            PrototypeDim = p.GetValue(PrototypeDim) ?? d.PrototypeDim,
+            ClusterCost = p.GetValue(ClusterCost) ?? d.ClusterCost,
+            SeparationCost = p.GetValue(SeparationCost) ?? d.SeparationCost,
+            OrthogonalityCost = p.GetValue(OrthogonalityCost) ?? d.OrthogonalityCost,
+            L1Last = p.GetValue(L1Last) ?? d.L1Last,
+            WarmupEpochs = p.GetValue(WarmupEpochs),
+            PushCycles = p.GetValue(PushCycles) ?? d.PushCycles,
+            LastLayerEpochs = p.GetValue(LastLayerEpochs) ?? d.LastLayerEpochs,
+        };
+        return parts == d ? null : parts;
     }
 
     /// <summary>Shared by train and quickstart: run, then print the summary table or one JSON object.</summary>

@@ -60,4 +60,13 @@ public sealed record HeadSpec(string Name, Consumes Consumes, Func<HeadContext, 
 
     /// <summary>The head's own section of model.json, given back to <see cref="Create"/> on load; null writes none.</summary>
     public Func<Head, JsonObject?>? Describe { get; init; }
+
+    /// <summary>Loss terms the head adds to the run's objectives (the parts head's cluster and separation costs); null: none.</summary>
+    public Func<Protea.Training.TrainOptions, IReadOnlyList<Protea.Training.Objectives.IObjective>>? Objectives { get; init; }
+
+    /// <summary>Learner stages the head brings (the parts head's warm-up, push and last layer); null: none.</summary>
+    public Func<IReadOnlyList<Protea.Training.Stages.IStage>>? Stages { get; init; }
+
+    /// <summary>A new head's section of model.json from the training options (the parts head's prototype counts), given to <see cref="Create"/>; null: none.</summary>
+    public Func<Protea.Training.TrainOptions, JsonObject?>? Configure { get; init; }
 }

@@ -15,7 +15,8 @@ public static class Registry
     public static Catalog<HeadSpec> Heads { get; } = Create(new Catalog<HeadSpec>("head", "head"),
         LinearHead.Spec,
         CosineHead.Spec,
-        NcmHead.Spec);
+        NcmHead.Spec,
+        PartsHead.Spec);
 
     private static Catalog<T> Create<T>(Catalog<T> catalog, params T[] builtIn) where T : class, IComponentSpec
     {

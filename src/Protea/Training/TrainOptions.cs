@@ -66,6 +66,9 @@ public sealed record TrainOptions
     /// <summary>Train on at most this many examples (a seeded random subset); null = all.</summary>
     public int? Limit { get; init; }
 
+    /// <summary>The parts head's settings (prototypes, ProtoPNet's costs and stages); null: the defaults.</summary>
+    public Protea.Prototypes.PartsOptions? Parts { get; init; }
+
     public int Seed { get; init; }
     public int Threads { get; init; } = 2;
 }

@@ -45,7 +45,8 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
 
     /// <summary>
     /// The loss terms, summed; null: the options' <see cref="TrainOptions.Objective"/> list
-    /// (<see cref="ObjectiveList.Parse"/>; "ce" is cross-entropy with the options' label smoothing).
+    /// (<see cref="ObjectiveList.Parse"/>; "ce" is cross-entropy with the options' label smoothing)
+    /// and the terms the head brings (<see cref="HeadSpec.Objectives"/>: the parts head's costs).
     /// </summary>
     public IReadOnlyList<IObjective>? Objectives { get; init; }
 
@@ -71,11 +72,13 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
     {
         var o = Options;
         Validate(o, train);
+        o.Parts?.Check(o.Epochs);
 
         using var labelled = LabelledOnly(train);
         var (initial, description) = StartFrom is { } start ? FromBundle(start, labelled, o) : Fresh(o, labelled);
         var normalization = description.Normalization;
-        var objectives = Objectives ?? ObjectiveList.Parse(o.Objective, o.Temperature, o.LabelSmoothing);
+        var objectives = Objectives ?? [.. ObjectiveList.Parse(o.Objective, o.Temperature, o.LabelSmoothing),
+            .. Registry.Heads.Get(description.Head).Objectives?.Invoke(o) ?? []];
         var needs = objectives.Aggregate(ObjectiveNeeds.Logits, (all, objective) => all | objective.Needs);
         var stages = Stages ?? TrainingStages.For(description.Head, description.Architecture);
         var context = new StageContext(initial, labelled, normalization, o);
@@ -122,6 +125,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         {
             cancellation.ThrowIfCancellationRequested();
             var epochWatch = Stopwatch.StartNew();
+            foreach (var stage in stages) stage.BeforeEpoch(context, epoch);
             model.train();
             KeepFrozenStatistics(model);
             using var generator = new Generator((ulong)EpochSeed(o.Seed, epoch));
@@ -223,7 +227,8 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         var backbone = Architectures.CreateBackbone(o.Architecture, labelled.Kind, labelled.ExampleShape, o.Stem);
         if (o.Init is not null)
             PretrainedWeights.LoadInto(o.Architecture, backbone, o.Init);
-        var model = new Classifier(backbone, Architectures.CreateHead(o.Head, o.Architecture, backbone, labelled.ClassNames.Count));
+        var model = new Classifier(backbone, Architectures.CreateHead(o.Head, o.Architecture, backbone, labelled.ClassNames.Count,
+            Registry.Heads.Get(o.Head).Configure?.Invoke(o)));
         var description = new ModelDescription
         {
             Architecture = o.Architecture,
@@ -311,6 +316,12 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
 
     private static ModelOutputs Forward(Classifier model, Tensor x, ObjectiveNeeds needs)
     {
+        // A head that reads the feature map hands the objectives the very map it saw (one backbone pass).
+        if (needs.HasFlag(ObjectiveNeeds.FeatureMap) && !needs.HasFlag(ObjectiveNeeds.Embedding) && model.Head.Consumes == Consumes.FeatureMap)
+        {
+            var map = model.Backbone.FeatureMap(x);
+            return new ModelOutputs(model, model.Head.forward(map), FeatureMap: map);
+        }
         Tensor logits;
         Tensor? embedding = null;
         if (needs.HasFlag(ObjectiveNeeds.Embedding))

@@ -58,6 +58,29 @@ public sealed class ConvLayoutGuardTests
         }
     }
 
+    /// <summary>The parts head's add-on (two 1x1 convolutions on the cnn's 7x7 map) goes through the guard, and what it decides matches NCHW.</summary>
+    [Fact]
+    public void PartsHeadAddOn_GoesThroughTheGuard_AndMatchesNchw()
+    {
+        var guard = new ConvLayoutGuard();
+        using var head = PartsHead.PerClass(128, 10, 32, 2);
+        head.eval();
+        using var scope = NewDisposeScope();
+        var map = ChannelsLast.Convert(randn(4, 128, 7, 7));
+        Tensor guarded;
+        using (ConvLayoutGuard.Use(guard))
+        using (no_grad())
+            guarded = head.Features(map).contiguous();
+        Assert.Equal(2, guard.Decisions.Count);
+        var state = head.state_dict();
+        using (no_grad())
+        {
+            var x = nn.functional.relu(nn.functional.conv2d(map.contiguous(), state["add_on_1.weight"], state["add_on_1.bias"]));
+            var reference = nn.functional.sigmoid(nn.functional.conv2d(x, state["add_on_2.weight"], state["add_on_2.bias"]));
+            Assert.True(ConvLayoutGuard.RelativeDifference(guarded, reference) < ConvLayoutGuard.Tolerance);
+        }
+    }
+
     private static (Tensor Output, Tensor InputGrad, Tensor WeightGrad) ForwardBackward(Conv2d conv, Tensor x, Func<Tensor, Tensor> forward, bool channelsLastInput)
     {
         // The guarded path gets its input as it arrives inside a network (channels-last after the first layer).

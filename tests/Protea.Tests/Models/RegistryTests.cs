@@ -172,7 +172,8 @@ public sealed class RegistryTests
     public void CanExport_ReadsTheSpecs()
     {
         Assert.All(Registry.Backbones.Names, b => Assert.True(OnnxExporter.CanExport(Describe(b, "cosine"))));
-        Assert.False(OnnxExporter.CanExport(Describe("cnn", "parts")));
+        Assert.True(OnnxExporter.CanExport(Describe("cnn", "parts")));
+        Assert.False(OnnxExporter.CanExport(Describe("cnn", "no-such-head")));
         Assert.False(OnnxExporter.CanExport(Describe("vgg", "linear")));
     }
 }

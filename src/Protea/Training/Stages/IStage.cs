@@ -17,6 +17,9 @@ public interface IStage
 {
     void BeforeTraining(StageContext context) { }
 
+    /// <summary>Before epoch <paramref name="epoch"/> (0-based), after the optimizer is built: may freeze or unfreeze parameters (requires_grad), as a warm-up does.</summary>
+    void BeforeEpoch(StageContext context, int epoch) { }
+
     void AfterEpoch(StageContext context, EpochRecord epoch) { }
 
     void AfterTraining(StageContext context) { }

@@ -8,6 +8,7 @@ public static class TrainingStages
     public static IReadOnlyList<IStage> For(string head, string architecture)
     {
         var spec = Registry.Heads.Get(head);
-        return spec.Training == HeadTraining.FittedFromEmbeddings ? [new FittedHeadStage(spec, architecture)] : [];
+        IReadOnlyList<IStage> own = spec.Stages?.Invoke() ?? [];
+        return spec.Training == HeadTraining.FittedFromEmbeddings ? [new FittedHeadStage(spec, architecture), .. own] : own;
     }
 }

@@ -1,0 +1,57 @@
+namespace Protea.Prototypes;
+
+/// <summary>
+/// The part-prototype head's settings (ProtoPNet, Chen et al. 2019), with the paper's defaults: ten
+/// 1x1xD prototypes per class, the cost coefficients of its loss, and how the epochs are staged.
+/// </summary>
+public sealed record PartsOptions
+{
+    public int PrototypesPerClass { get; init; } = 10;
+
+    /// <summary>D: the channels of the add-on's output, and so of every prototype.</summary>
+    public int PrototypeDim { get; init; } = 128;
+
+    /// <summary>Cluster cost coefficient (paper: 0.8).</summary>
+    public double ClusterCost { get; init; } = 0.8;
+
+    /// <summary>Separation cost coefficient (paper: -0.08: the cost is a distance that should grow).</summary>
+    public double SeparationCost { get; init; } = -0.08;
+
+    /// <summary>Orthogonality between a class's prototypes (0 = off).</summary>
+    public double OrthogonalityCost { get; init; }
+
+    /// <summary>L1 on the last layer's wrong-class connections (paper: 1e-4).</summary>
+    public double L1Last { get; init; } = 1e-4;
+
+    /// <summary>
+    /// Warm-up epochs: the backbone is frozen, the add-on and the prototypes learn. Null: for a pretrained
+    /// backbone (as in the paper) a quarter of the epochs, at least 1 when there are 2 or more; for a
+    /// backbone trained from scratch none, since freezing random features only wastes epochs.
+    /// </summary>
+    public int? WarmupEpochs { get; init; }
+
+    /// <summary>How many times the prototypes are pushed onto training patches, evenly spaced, the last after the final epoch.</summary>
+    public int PushCycles { get; init; } = 1;
+
+    /// <summary>Epochs of last-layer fine-tuning after each push (on the frozen similarities).</summary>
+    public int LastLayerEpochs { get; init; } = 20;
+
+    /// <summary>Hygiene: a prototype is pruned when fewer than half of its k nearest training images are of its class.</summary>
+    public int PruneK { get; init; } = 6;
+
+    public int Warmup(int epochs, bool pretrained) => WarmupEpochs ?? (pretrained && epochs >= 2 ? Math.Max(1, epochs / 4) : 0);
+
+    /// <summary>Refuses values that cannot train, naming the setting.</summary>
+    public void Check(int epochs)
+    {
+        if (PrototypesPerClass < 1) throw new ProteaException($"{PrototypesPerClass} prototypes per class: at least 1 is needed", "prototypes_per_class");
+        if (PrototypeDim < 1) throw new ProteaException($"prototype dimension {PrototypeDim} must be at least 1", "prototype_dim");
+        foreach (var (value, field) in new[] { (ClusterCost, "cluster_cost"), (SeparationCost, "separation_cost"), (OrthogonalityCost, "orthogonality_cost"), (L1Last, "l1_last") })
+            if (!double.IsFinite(value)) throw new ProteaException($"{field.Replace('_', ' ')} {value} must be a finite number", field);
+        if (OrthogonalityCost < 0) throw new ProteaException($"orthogonality cost {OrthogonalityCost} must not be negative", "orthogonality_cost");
+        if (L1Last < 0) throw new ProteaException($"last-layer L1 {L1Last} must not be negative", "l1_last");
+        if (WarmupEpochs is { } w && (w < 0 || w > epochs)) throw new ProteaException($"{w} warm-up epochs: must be between 0 and the {epochs} epochs of the run", "warmup_epochs");
+        if (PushCycles < 1 || PushCycles > epochs) throw new ProteaException($"{PushCycles} push cycles: must be between 1 and the {epochs} epochs of the run", "push_cycles");
+        if (LastLayerEpochs < 0) throw new ProteaException($"{LastLayerEpochs} last-layer epochs must not be negative", "last_layer_epochs");
+    }
+}

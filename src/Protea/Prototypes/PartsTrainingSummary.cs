@@ -1,0 +1,12 @@
+namespace Protea.Prototypes;
+
+/// <summary>
+/// What training did to the prototypes: how many were pushed and how many of those landed on distinct
+/// patches, how many hygiene merged and pruned, how many remain per class (by class index), and the
+/// seconds the push passes and the last-layer stages took (reported apart from the epochs).
+/// </summary>
+public sealed record PartsTrainingSummary(int Pushed, int DistinctAfterPush, int Merged, int Pruned, int[] PerClass,
+    double PushSeconds, double LastLayerSeconds)
+{
+    public double DistinctFraction => Pushed == 0 ? 0 : (double)DistinctAfterPush / Pushed;
+}
