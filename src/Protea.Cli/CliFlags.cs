@@ -9,6 +9,18 @@ internal static class CliFlags
     private static readonly Dictionary<string, string> ByField = new(StringComparer.Ordinal)
     {
         ["architecture"] = "--arch",
+        ["patch"] = "--patch",
+        ["stride"] = "--stride",
+        ["background"] = "--background",
+        ["pooling"] = "--pooling",
+        ["patch_budget"] = "--patch-budget",
+        ["instance_weight"] = "--instance-weight",
+        ["target"] = "--target",
+        ["count"] = "--count",
+        ["bag_size"] = "--bag-size",
+        ["positive_rate"] = "--positive-rate",
+        ["from"] = "--from",
+        ["split"] = "--split",
         ["head"] = "--head",
         ["stem"] = "--stem",
         ["init"] = "--init",
