@@ -24,6 +24,7 @@ public sealed class BagPredictor : IDisposable
         this.engine = engine;
         this.ownsEngine = ownsEngine;
         this.ownsModel = ownsModel;
+        PatchBudget = model.Description.Options.PatchBudget;
     }
 
     public static BagPredictor Open(string modelDir, EngineChoice choice = EngineChoice.Auto, int threads = 0)
@@ -43,8 +44,8 @@ public sealed class BagPredictor : IDisposable
     public MilModel Model => model;
     public string EngineName => engine.Name;
 
-    /// <summary>Patches stacked per encoder call.</summary>
-    public int PatchBudget { get; init; } = 256;
+    /// <summary>Patches stacked per encoder call (default: the budget the model was trained with).</summary>
+    public int PatchBudget { get; init; }
 
     public BagPrediction Predict(string path, int topPatches = 5)
     {
