@@ -15,6 +15,8 @@ internal static class CliFlags
         ["pooling"] = "--pooling",
         ["patch_budget"] = "--patch-budget",
         ["instance_weight"] = "--instance-weight",
+        ["mask_ratio"] = "--mask-ratio",
+        ["teacher_momentum"] = "--teacher-momentum",
         ["target"] = "--target",
         ["count"] = "--count",
         ["bag_size"] = "--bag-size",

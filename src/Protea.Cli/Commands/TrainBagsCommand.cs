@@ -26,6 +26,8 @@ public static class TrainBagsCommand
     private static readonly Option<int> PatchBudget = new("--patch-budget") { Description = "Most patches stacked at once", DefaultValueFactory = _ => 512 };
     private static readonly Option<double> Lr = new("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 5e-4 };
     private static readonly Option<double> InstanceWeight = new("--instance-weight") { Description = "Weight of the instance branch's loss on attention pseudo-labels (0: off)", DefaultValueFactory = _ => 0 };
+    private static readonly Option<double> MaskRatio = new("--mask-ratio") { Description = "Masked hard-instance mining: share of each bag's most teacher-attended patches masked in a second view (0: off)", DefaultValueFactory = _ => 0 };
+    private static readonly Option<double> TeacherMomentum = new("--teacher-momentum") { Description = "EMA teacher momentum for --mask-ratio", DefaultValueFactory = _ => 0.99 };
     private static readonly Option<int> Limit = new("--limit") { Description = "Use at most this many training bags (0: all)", DefaultValueFactory = _ => 0 };
     private static readonly Option<int> Seed = new("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
     private static readonly Option<int> Threads = new("--threads") { Description = "CPU threads", DefaultValueFactory = _ => Environment.ProcessorCount };
@@ -36,7 +38,7 @@ public static class TrainBagsCommand
     public static Command Create(CliConsole console)
     {
         var command = new Command("train-bags", "Train a multiple-instance model: each image is a bag of patches with one label; a patch encoder and a MIL pooling head (mean, max, attention, gated-attention) predict the bag and weigh its patches.")
-        { Data, Out, Arch, Pooling, Patch, Stride, Background, Channels, Epochs, BatchSize, PatchBudget, Lr, InstanceWeight, Limit, Seed, Threads, Json };
+        { Data, Out, Arch, Pooling, Patch, Stride, Background, Channels, Epochs, BatchSize, PatchBudget, Lr, InstanceWeight, MaskRatio, TeacherMomentum, Limit, Seed, Threads, Json };
         command.SetAction(p =>
         {
             var threads = p.GetValue(Threads);
@@ -46,7 +48,7 @@ public static class TrainBagsCommand
                 Architecture = p.GetValue(Arch)!, Pooling = p.GetValue(Pooling)!, Patch = p.GetValue(Patch), Stride = p.GetValue(Stride),
                 Background = p.GetValue(Background), Channels = p.GetValue(Channels), Epochs = p.GetValue(Epochs),
                 BagsPerBatch = p.GetValue(BatchSize), PatchBudget = p.GetValue(PatchBudget), LearningRate = p.GetValue(Lr),
-                InstanceWeight = p.GetValue(InstanceWeight), Limit = p.GetValue(Limit), Seed = p.GetValue(Seed),
+                InstanceWeight = p.GetValue(InstanceWeight), MaskRatio = p.GetValue(MaskRatio), TeacherMomentum = p.GetValue(TeacherMomentum), Limit = p.GetValue(Limit), Seed = p.GetValue(Seed),
             };
             var dataDir = p.GetValue(Data)!;
             var train = BagFolder.Open(dataDir, "train");

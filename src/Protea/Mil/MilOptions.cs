@@ -24,6 +24,13 @@ public sealed record MilOptions
     /// class takes the first class (for positive/negative folders, negative bags hold only negatives).
     /// </summary>
     public double InstanceWeight { get; init; }
+    /// <summary>
+    /// Masked hard-instance mining (0: off): the share of each bag's instances, most attended by an EMA
+    /// teacher first, masked in a second view the student also trains on (<see cref="MaskedInstanceMining"/>).
+    /// </summary>
+    public double MaskRatio { get; init; }
+    /// <summary>The EMA teacher's momentum per step.</summary>
+    public double TeacherMomentum { get; init; } = 0.99;
     public int Seed { get; init; }
     /// <summary>Use at most this many training bags (0: all).</summary>
     public int Limit { get; init; }
@@ -37,6 +44,8 @@ public sealed record MilOptions
         if (PatchBudget < 1) throw new ProteaException($"patch budget {PatchBudget} must be at least 1", "patch_budget");
         if (LearningRate is <= 0 or > 10) throw new ProteaException($"learning rate {LearningRate} must be in (0, 10]", "learning_rate");
         if (InstanceWeight < 0) throw new ProteaException($"instance loss weight {InstanceWeight} must be at least 0", "instance_weight");
+        if (MaskRatio is < 0 or >= 1) throw new ProteaException($"masking ratio {MaskRatio} must be at least 0 and below 1", "mask_ratio");
+        if (TeacherMomentum is < 0 or >= 1) throw new ProteaException($"teacher momentum {TeacherMomentum} must be in [0, 1)", "teacher_momentum");
         if (Channels is not (1 or 3)) throw new ProteaException($"channels {Channels} must be 1 or 3", "channels");
         PatchGrid.Create(Patch, Stride);
         BackgroundFilter.Parse(Background);

@@ -43,6 +43,10 @@ public static class MilTrainer
         var pooling = MilPoolings.All.Get(options.Pooling).Create(encoder.Backbone.EmbeddingDim);
         var network = new MilNetwork(encoder, pooling, classes.Count);
         using var optimizer = optim.Adam(network.parameters(), options.LearningRate, weight_decay: options.WeightDecay);
+        using var mining = options.MaskRatio > 0
+            ? new MaskedInstanceMining(network, new MilNetwork(Architectures.Create(encoderDescription),
+                MilPoolings.All.Get(options.Pooling).Create(encoder.Backbone.EmbeddingDim), classes.Count), options.MaskRatio, options.TeacherMomentum)
+            : null;
         var random = new Random(options.Seed);
         for (var epoch = 1; epoch <= options.Epochs; epoch++)
         {
@@ -61,13 +65,23 @@ public static class MilTrainer
                     using var segments = new BagSegments(batch.Select(b => b.Image.Count).ToArray());
                     var raw = cat(batch.Select(b => b.Image.Stack(0, b.Image.Count)).ToArray());
                     var labels = tensor(batch.Select(b => (long)b.Item.Label).ToArray());
-                    var outputs = network.forward(normalization.Apply(raw), segments);
+                    var x = normalization.Apply(raw);
+                    var outputs = network.forward(x, segments);
                     var loss = functional.cross_entropy(outputs.BagLogits, labels);
                     if (options.InstanceWeight > 0)
                         loss = loss + InstanceLoss(outputs, segments, labels) * options.InstanceWeight;
+                    if (mining is not null)
+                    {
+                        // The second view: the teacher's most attended instances masked out of every bag.
+                        var (keep, sizes) = MaskedInstanceMining.MaskedView(mining.TeacherWeights(x, segments), segments.Sizes, mining.Ratio);
+                        using var maskedSegments = new BagSegments(sizes);
+                        var masked = network.forward(x.index_select(0, tensor(keep)), maskedSegments);
+                        loss = loss + functional.cross_entropy(masked.BagLogits, labels);
+                    }
                     optimizer.zero_grad();
                     loss.backward();
                     optimizer.step();
+                    mining?.Update(network);
                     lossSum += loss.item<float>() * batch.Count;
                     correct += (int)outputs.BagLogits.argmax(1).eq(labels).sum().item<long>();
                     patches += segments.Instances;
