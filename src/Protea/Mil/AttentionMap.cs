@@ -10,6 +10,17 @@ namespace Protea.Mil;
 /// </summary>
 public static class AttentionMap
 {
+    /// <summary>
+    /// The explainer call `protea explain --method attention` makes: for each image, the bag prediction
+    /// and its attribution map over the image's pixels (<see cref="Attribution"/>).
+    /// </summary>
+    public static IReadOnlyList<(BagPrediction Prediction, float[] Map)> Explain(BagPredictor predictor, IReadOnlyList<string> images, int topPatches = 5) =>
+        images.Select(path =>
+        {
+            var prediction = predictor.Predict(path, topPatches);
+            return (prediction, Attribution(prediction));
+        }).ToList();
+
     public static void Save(string imagePath, BagPrediction prediction, string outPath) =>
         AtomicFile.Write(outPath, s => s.Write(Render(imagePath, prediction)));
 
