@@ -49,6 +49,8 @@ public static class PredictCommand
             ClassProbabilities.CheckTop(top);
             var choice = InferenceEngines.ParseChoice(p.GetValue(Engine));
             HostSetup.SetTorchThreads(p.GetValue(Threads));
+            if (Protea.Mil.MilModel.IsBagModel(modelDir))
+                return BagPredict.Run(console, modelDir, p.GetValue(Files)!, top, choice, p.GetValue(Threads), p.GetValue(Json));
             using var predictor = Predictor.Open(modelDir, choice, p.GetValue(Threads));
             if (predictor.PassedOverExport) HostSetup.NoteStaleExport(console, modelDir);
             var files = p.GetValue(Files)!;
