@@ -45,12 +45,16 @@ public static class TrainCommand
     private static readonly Option<double?> LabelSmoothing = new("--label-smoothing") { Description = "Label smoothing (0..1)" };
     private static readonly Option<string> Objective = new("--objective")
     {
-        Description = "Training loss: ce | supcon | simclr, or a weighted sum name[:weight]+... (supcon+ce, supcon:1+ce:0.5). "
+        Description = "Training loss: ce | supcon | simclr | triplet | triplet-semihard | center, or a weighted sum name[:weight]+... (supcon+ce, supcon:1+ce:0.5). "
             + "supcon/simclr compare two augmented views through a projection head that is not saved; without ce the head trains "
             + "on the detached embeddings (or use --head ncm). Mixup/CutMix cannot be combined with supcon/simclr",
         DefaultValueFactory = _ => ObjectiveList.Default,
     };
     private static readonly Option<double?> Temperature = new("--temperature") { Description = "Temperature of supcon/simclr (default: 0.1 supcon, 0.5 simclr)" };
+    private static readonly Option<double?> Margin = new("--margin") { Description = "Margin of triplet/triplet-semihard on squared distances of unit embeddings (default: 0.2)" };
+    private static readonly Option<string?> Sampler = new("--sampler") { Description = "Batches: random | pk (P classes x K items each; the default for triplet objectives)" };
+    private static readonly Option<int?> ClassesPerBatch = new("--classes-per-batch") { Description = "pk sampler: P classes per batch (default: min(classes, batch size / 4))" };
+    private static readonly Option<int?> ItemsPerClass = new("--items-per-class") { Description = "pk sampler: K items per class (default: batch size / P)" };
     private static readonly Option<int?> CropPadding = new("--crop-padding") { Description = "Random crop with this zero padding (0 = off)" };
     private static readonly Option<bool?> Flip = new("--flip") { Description = "Random horizontal flips (true/false); off unless the recipe is quick or full: wrong for digits, text and anything with handedness" };
     private static readonly Option<double?> Mixup = new("--mixup") { Description = "Mixup Beta(alpha, alpha); 0 = off" };
@@ -72,7 +76,7 @@ public static class TrainCommand
         var command = new Command("train", "Train a classifier and write a run folder.")
         {
             Data, Out, Recipe, Arch, Head, Stem, Init, Epochs, BatchSize, Lr, Optimizer, Schedule, Warmup, WeightDecay, LabelSmoothing,
-            Objective, Temperature, CropPadding, Flip, Mixup, CutMix, Validation, Limit, Label, Id, Classes, ImageSize, Channels, Seed, Threads, Resume, Json,
+            Objective, Temperature, Margin, Sampler, ClassesPerBatch, ItemsPerClass, CropPadding, Flip, Mixup, CutMix, Validation, Limit, Label, Id, Classes, ImageSize, Channels, Seed, Threads, Resume, Json,
         };
         command.SetAction(p =>
         {
@@ -107,6 +111,10 @@ public static class TrainCommand
                 LabelSmoothing = p.GetValue(LabelSmoothing) ?? r.LabelSmoothing,
                 Objective = p.GetValue(Objective)!,
                 Temperature = p.GetValue(Temperature),
+                Margin = p.GetValue(Margin),
+                Sampler = p.GetValue(Sampler),
+                ClassesPerBatch = p.GetValue(ClassesPerBatch),
+                ItemsPerClass = p.GetValue(ItemsPerClass),
                 CropPadding = p.GetValue(CropPadding) ?? r.CropPadding,
                 Flip = p.GetValue(Flip) ?? r.Flip,
                 MixupAlpha = p.GetValue(Mixup) ?? r.MixupAlpha,

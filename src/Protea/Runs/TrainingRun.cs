@@ -57,7 +57,7 @@ public static class TrainingRun
         if (options.Threads < 1) throw new ProteaException($"the thread count must be at least 1, not {options.Threads}", "threads");
         if (options.Init is not null) PretrainedWeights.RequireSupported(options.Architecture);
         // A mistyped objective is refused before any data is read (objectives are only built, not attached, here).
-        Training.Objectives.ObjectiveList.Parse(options.Objective, options.Temperature, options.LabelSmoothing);
+        Training.Objectives.ObjectiveList.Parse(options.Objective, options.Temperature, options.LabelSmoothing, options.Margin);
         using var splits = spec.Load();
         using var pool = options.Limit is { } limit ? splits.Train.Sample(limit, options.Seed) : null;
         var all = pool ?? splits.Train;

@@ -33,12 +33,24 @@ public sealed record TrainOptions
 
     /// <summary>
     /// The training loss as a list of terms (Objectives/ObjectiveList): "ce", "supcon", "simclr",
-    /// or a weighted sum such as "supcon+ce" or "supcon:1+ce:0.5".
+    /// "triplet", "triplet-semihard", "center", or a weighted sum such as "supcon+ce" or "supcon:1+ce:0.5".
     /// </summary>
     public string Objective { get; init; } = "ce";
 
     /// <summary>The contrastive terms' temperature; null: 0.1 for supcon, 0.5 for simclr.</summary>
     public double? Temperature { get; init; }
+
+    /// <summary>The triplet terms' margin on squared distances of unit embeddings; null: 0.2 (FaceNet).</summary>
+    public double? Margin { get; init; }
+
+    /// <summary>"random" or "pk" (P classes x K items per batch); null: pk for triplet objectives, else random.</summary>
+    public string? Sampler { get; init; }
+
+    /// <summary>The pk sampler's P; null: from the batch size (Sampling/PkBatchSampler.Resolve).</summary>
+    public int? ClassesPerBatch { get; init; }
+
+    /// <summary>The pk sampler's K; null: from the batch size.</summary>
+    public int? ItemsPerClass { get; init; }
 
     /// <summary>
     /// Random horizontal flips. Off unless asked for (the quick and full recipes, measured on

@@ -59,7 +59,8 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
     /// <summary>Hooks around epochs; null: the stages the head brings (<see cref="TrainingStages.For"/>).</summary>
     public IReadOnlyList<IStage>? Stages { get; init; }
 
-    public IBatchSampler Sampler { get; init; } = new RandomBatchSampler();
+    /// <summary>Which examples form each batch; null: the options' (<see cref="BatchSamplers.For"/>: pk for triplet objectives, else random).</summary>
+    public IBatchSampler? Sampler { get; init; }
 
     public IValidationScorer Validation { get; init; } = new TorchValidationScorer();
 
@@ -75,7 +76,8 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         using var labelled = LabelledOnly(train);
         var (initial, description) = StartFrom is { } start ? FromBundle(start, labelled, o) : Fresh(o, labelled);
         var normalization = description.Normalization;
-        var objectives = Objectives ?? ObjectiveList.Parse(o.Objective, o.Temperature, o.LabelSmoothing);
+        var objectives = Objectives ?? ObjectiveList.Parse(o.Objective, o.Temperature, o.LabelSmoothing, o.Margin);
+        var sampler = Sampler ?? BatchSamplers.For(o, labelled.ClassNames.Count, objectives);
         var needs = objectives.Aggregate(ObjectiveNeeds.Logits, (all, objective) => all | objective.Needs);
         var stages = Stages ?? TrainingStages.For(description.Head, description.Architecture);
         var context = new StageContext(initial, labelled, normalization, o);
@@ -94,7 +96,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         using var optimizer = CreateOptimizer(o, groups);
 
         var n = labelled.Count;
-        var batches = Sampler.BatchCount(n, o.BatchSize);
+        var batches = sampler.BatchCount(n, o.BatchSize);
         var schedule = new LearningRateSchedule(o.Schedule, o.LearningRate, (long)batches * o.Epochs,
             warmup: o.Warmup ?? LearningRateSchedule.DefaultWarmup);
         var augmenter = new BatchAugmenter(o.Flip && labelled.Kind == InputKind.Image, labelled.Kind == InputKind.Image ? o.CropPadding : 0);
@@ -126,7 +128,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
             KeepFrozenStatistics(model);
             using var generator = new Generator((ulong)EpochSeed(o.Seed, epoch));
             var random = new Random(EpochSeed(o.Seed, epoch));
-            var plan = Sampler.Epoch(labelled.Labels, o.BatchSize, generator);
+            var plan = sampler.Epoch(labelled.Labels, o.BatchSize, generator);
             if (plan.Count != batches)
                 throw new InvalidOperationException($"the batch sampler gave {plan.Count} batches, having announced {batches}");
             using var lossSum = zeros(1, dtype: float64);
