@@ -31,6 +31,7 @@ public static class TrainCommand
     };
     private static readonly Option<string> Head = new("--head") { Description = $"Head: {string.Join(" | ", Architectures.HeadNames)}", DefaultValueFactory = _ => Architectures.HeadNames[0] };
     private static readonly Option<string?> Stem = new("--stem") { Description = "resnet18 stem: small (3x3, no max-pool) | imagenet (7x7 + max-pool, as torchvision)" };
+    private static readonly Option<double?> Width = new("--width") { Description = "Channel multiplier of the backbone (0.5: half as wide; cnn, resnet18, mlp), saved with the model" };
     private static readonly Option<string?> Init = new("--init") { Description = "torchvision-format resnet18 weights (.safetensors) to fine-tune from" };
     private static readonly Option<int?> Epochs = new("--epochs") { Description = "Number of epochs (default: the recipe's)" };
     private static readonly Option<int?> BatchSize = new("--batch-size") { Description = "Batch size (default: 128)" };
@@ -75,7 +76,7 @@ public static class TrainCommand
     {
         var command = new Command("train", "Train a classifier and write a run folder.")
         {
-            Data, Out, Recipe, Arch, Head, Stem, Init, Epochs, BatchSize, Lr, Optimizer, Schedule, Warmup, WeightDecay, LabelSmoothing,
+            Data, Out, Recipe, Arch, Head, Stem, Width, Init, Epochs, BatchSize, Lr, Optimizer, Schedule, Warmup, WeightDecay, LabelSmoothing,
             Objective, Temperature, Margin, Sampler, ClassesPerBatch, ItemsPerClass, CropPadding, Flip, Mixup, CutMix, Validation, Limit, Label, Id, Classes, ImageSize, Channels, Seed, Threads, Resume, Json,
         };
         command.SetAction(p =>
@@ -100,6 +101,7 @@ public static class TrainCommand
                 Architecture = arch,
                 Head = p.GetValue(Head)!,
                 Stem = p.GetValue(Stem),
+                Width = p.GetValue(Width) ?? r.Width,
                 Init = p.GetValue(Init),
                 Epochs = p.GetValue(Epochs) ?? r.Epochs,
                 BatchSize = p.GetValue(BatchSize) ?? r.BatchSize,

@@ -51,6 +51,10 @@ public sealed record ModelDescription
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public EmbeddingDescription? Embedding { get; init; }
 
+    /// <summary>The backbone's channel multiplier (<see cref="BackboneContext.Width"/>); null: 1, the published widths.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? Width { get; init; }
+
     /// <summary>The backbone's own section (<see cref="BackboneSpec.Describe"/>), or null when it has none.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public JsonObject? ArchitectureConfig { get; init; }

@@ -10,6 +10,9 @@ public sealed record TrainOptions
     public string Head { get; init; } = "linear";
     public string? Stem { get; init; }
 
+    /// <summary>The backbone's channel multiplier (0.5: half as wide, for a distilled student); 1: the published widths.</summary>
+    public double Width { get; init; } = 1;
+
     /// <summary>A torchvision-format resnet18 state dict (safetensors) to fine-tune from.</summary>
     public string? Init { get; init; }
 

@@ -222,7 +222,9 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
     internal static (Classifier, ModelDescription) Fresh(TrainOptions o, Dataset labelled)
     {
         var normalization = InputNormalization.Fit(labelled.Inputs);
-        var backbone = Architectures.CreateBackbone(o.Architecture, labelled.Kind, labelled.ExampleShape, o.Stem);
+        if (o.Init is not null && o.Width != 1)
+            throw new ProteaException($"pretrained weights ({o.Init}) have the published widths; they cannot start a backbone of width {o.Width}", "width");
+        var backbone = Architectures.CreateBackbone(o.Architecture, labelled.Kind, labelled.ExampleShape, o.Stem, width: o.Width);
         if (o.Init is not null)
             PretrainedWeights.LoadInto(o.Architecture, backbone, o.Init);
         var model = new Classifier(backbone, Architectures.CreateHead(o.Head, o.Architecture, backbone, labelled.ClassNames.Count));
@@ -231,6 +233,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
             Architecture = o.Architecture,
             Head = o.Head,
             Stem = Registry.Backbones.Get(o.Architecture).ResolveStem(o.Stem),
+            Width = o.Width == 1 ? null : o.Width,
             InputKind = labelled.Kind,
             InputShape = labelled.ExampleShape,
             ClassNames = labelled.ClassNames.ToArray(),
@@ -254,7 +257,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         ModelBundle.LoadInto(model, bundle.Model.state_dict(), "the starting model");
         var description = d with
         {
-            Recipe = Recipe(o with { Architecture = d.Architecture, Head = d.Head, Stem = d.Stem }),
+            Recipe = Recipe(o with { Architecture = d.Architecture, Head = d.Head, Stem = d.Stem, Width = d.Width ?? 1 }),
             Metrics = new Dictionary<string, double>(),
         };
         return (model, description);
