@@ -62,6 +62,12 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
     /// <summary>Which examples form each batch; null: the options' (<see cref="BatchSamplers.For"/>: pk for triplet objectives, else random).</summary>
     public IBatchSampler? Sampler { get; init; }
 
+    /// <summary>
+    /// The input normalisation of a fresh network; null: fitted to the training data. A distilled
+    /// student takes its teacher's, so both see the same inputs. Not used with <see cref="StartFrom"/>.
+    /// </summary>
+    public InputNormalization? Normalization { get; init; }
+
     public IValidationScorer Validation { get; init; } = new TorchValidationScorer();
 
     /// <param name="train">Labelled training examples (unlabelled ones are ignored).</param>
@@ -74,7 +80,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         Validate(o, train);
 
         using var labelled = LabelledOnly(train);
-        var (initial, description) = StartFrom is { } start ? FromBundle(start, labelled, o) : Fresh(o, labelled);
+        var (initial, description) = StartFrom is { } start ? FromBundle(start, labelled, o) : Fresh(o, labelled, Normalization);
         var normalization = description.Normalization;
         var objectives = Objectives ?? ObjectiveList.Parse(o.Objective, o.Temperature, o.LabelSmoothing, o.Margin);
         var sampler = Sampler ?? BatchSamplers.For(o, labelled.ClassNames.Count, objectives);
@@ -219,9 +225,9 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         data.Subset(Enumerable.Range(0, data.Count).Where(i => data.Labels[i] >= 0).Select(i => (long)i).ToArray());
 
     /// <summary>A new network from the options, with normalisation fitted to the training data.</summary>
-    internal static (Classifier, ModelDescription) Fresh(TrainOptions o, Dataset labelled)
+    internal static (Classifier, ModelDescription) Fresh(TrainOptions o, Dataset labelled, InputNormalization? given = null)
     {
-        var normalization = InputNormalization.Fit(labelled.Inputs);
+        var normalization = given ?? InputNormalization.Fit(labelled.Inputs);
         if (o.Init is not null && o.Width != 1)
             throw new ProteaException($"pretrained weights ({o.Init}) have the published widths; they cannot start a backbone of width {o.Width}", "width");
         var backbone = Architectures.CreateBackbone(o.Architecture, labelled.Kind, labelled.ExampleShape, o.Stem, width: o.Width);
