@@ -86,6 +86,7 @@ public static class ProteaCli
             [QuickstartCommand.Create(console)] = QuickstartCommand.Examples,
             [LrFindCommand.Create(console)] = LrFindCommand.Examples,
             [DistillCommand.Create(console)] = DistillCommand.Examples,
+            [SeparabilityCommand.Create(console)] = SeparabilityCommand.Examples,
         };
         // A plain Command rather than RootCommand, so usage says `protea`, not the assembly name.
         var help = new HelpOption { Recursive = true };
