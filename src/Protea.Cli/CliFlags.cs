@@ -30,6 +30,7 @@ internal static class CliFlags
         ["items_per_class"] = "--items-per-class",
         ["width"] = "--width",
         ["teacher"] = "--teacher",
+        ["explain"] = "--explain",
         ["max_items"] = "--max-items",
         ["feature_distill"] = "--feature-distill",
         ["alpha"] = "--alpha",

@@ -18,6 +18,7 @@ public static class PredictCommand
     private static readonly Option<int> Top = new("--top") { Description = "How many classes to list per input", DefaultValueFactory = _ => Predictor.DefaultTop };
     private static readonly Option<string> Engine = new("--engine") { Description = "torch | onnx | auto", DefaultValueFactory = _ => "auto" };
     private static readonly Option<int> Threads = new("--threads") { Description = "CPU threads", DefaultValueFactory = _ => Environment.ProcessorCount };
+    private static readonly Option<bool> Explain = new("--explain") { Description = "Show the nearest training items of the predicted class (a model trained with --keep-index)" };
     private static readonly Option<bool> Json = new("--json") { Description = "Print one JSON object" };
 
     /// <summary>What `--json` prints for each input: the prediction without its embedding; the unknown flag and score when the model has a calibrated unknown scorer.</summary>
@@ -28,13 +29,16 @@ public static class PredictCommand
 
         [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
         public double? UnknownScore { get; init; }
+
+        [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+        public IReadOnlyList<Search.NearestItemEvidence>? Evidence { get; init; }
     }
     public sealed record PredictOutput(string Model, string Engine, IReadOnlyList<PredictionLine> Predictions);
 
     public static Command Create(CliConsole console)
     {
         var command = new Command("predict", "Classify images (or CSV rows) with a saved model and list the most likely classes; a model calibrated with `protea calibrate-unknown` also says whether each input is unknown, with its score.")
-        { Model, Files, Top, Engine, Threads, Json };
+        { Model, Files, Top, Engine, Threads, Explain, Json };
         command.SetAction(p =>
         {
             var modelDir = p.GetValue(Model)!;
@@ -44,12 +48,18 @@ public static class PredictCommand
             HostSetup.SetTorchThreads(p.GetValue(Threads));
             using var predictor = Predictor.Open(modelDir, choice, p.GetValue(Threads));
             if (predictor.PassedOverExport) HostSetup.NoteStaleExport(console, modelDir);
-            var predictions = predictor.PredictFiles(p.GetValue(Files)!, top)
-                .Select(pr => new PredictionLine(pr.Input, pr.Class, pr.Probability, pr.Top) { Unknown = pr.IsUnknown, UnknownScore = pr.UnknownScore }).ToList();
+            var predicted = predictor.PredictFiles(p.GetValue(Files)!, top);
+            if (p.GetValue(Explain)) predicted = Search.NearestTrainingEvidence.Explain(modelDir, predicted);
+            var predictions = predicted
+                .Select(pr => new PredictionLine(pr.Input, pr.Class, pr.Probability, pr.Top)
+                {
+                    Unknown = pr.IsUnknown, UnknownScore = pr.UnknownScore, Evidence = pr.Evidence?.OfType<Search.NearestItemEvidence>().ToList(),
+                }).ToList();
             if (p.GetValue(Json)) console.WriteJson(new PredictOutput(modelDir, predictor.EngineName, predictions));
             else foreach (var pr in predictions)
                 console.Out.WriteLine($"{pr.Input}: {string.Join(", ", pr.Top.Select(t => $"{t.Class} {t.Probability:P1}"))}"
-                    + (pr.Unknown is { } u ? $"; unknown: {(u ? "true" : "false")} (score {pr.UnknownScore:G4})" : ""));
+                    + (pr.Unknown is { } u ? $"; unknown: {(u ? "true" : "false")} (score {pr.UnknownScore:G4})" : "")
+                    + (pr.Evidence is { Count: > 0 } e ? "; nearest training items: " + string.Join(", ", e.Select(x => $"{x.Path ?? x.Id} ({x.Similarity:0.000})")) : ""));
             return 0;
         });
         return command;

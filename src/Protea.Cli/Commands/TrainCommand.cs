@@ -69,6 +69,7 @@ public static class TrainCommand
     private static readonly Option<int?> Channels = new("--channels") { Description = "1 (grayscale) or 3 (RGB); default: what the images are" };
     private static readonly Option<int> Seed = new("--seed") { Description = "Seed for initialisation, shuffling and augmentation", DefaultValueFactory = _ => 0 };
     private static readonly Option<int> Threads = new("--threads") { Description = "CPU threads", DefaultValueFactory = _ => Environment.ProcessorCount };
+    private static readonly Option<bool> KeepIndex = new("--keep-index") { Description = "Keep the training items' embedding index with the model (train.index) so predict --explain can show the nearest training items" };
     private static readonly Option<bool> Resume = new("--resume") { Description = "Continue from the run folder's last checkpoint" };
     private static readonly Option<bool> Json = new("--json") { Description = "Print one JSON object with the results (no progress)" };
 
@@ -77,7 +78,7 @@ public static class TrainCommand
         var command = new Command("train", "Train a classifier and write a run folder.")
         {
             Data, Out, Recipe, Arch, Head, Stem, Width, Init, Epochs, BatchSize, Lr, Optimizer, Schedule, Warmup, WeightDecay, LabelSmoothing,
-            Objective, Temperature, Margin, Sampler, ClassesPerBatch, ItemsPerClass, CropPadding, Flip, Mixup, CutMix, Validation, Limit, Label, Id, Classes, ImageSize, Channels, Seed, Threads, Resume, Json,
+            Objective, Temperature, Margin, Sampler, ClassesPerBatch, ItemsPerClass, CropPadding, Flip, Mixup, CutMix, Validation, Limit, Label, Id, Classes, ImageSize, Channels, Seed, Threads, KeepIndex, Resume, Json,
         };
         command.SetAction(p =>
         {
@@ -125,6 +126,7 @@ public static class TrainCommand
                 Limit = p.GetValue(Limit),
                 Seed = p.GetValue(Seed),
                 Threads = p.GetValue(Threads),
+                KeepIndex = p.GetValue(KeepIndex),
             };
             var options = WithFlags(Recipes.Get(recipe));
             Func<Dataset, TrainOptions>? choose = recipe != Recipes.Auto && !lrAuto ? null : train =>

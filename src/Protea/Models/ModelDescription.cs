@@ -63,6 +63,10 @@ public sealed record ModelDescription
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public JsonObject? HeadConfig { get; init; }
 
+    /// <summary>The training set's embedding index kept with the model (train.index; Search/NearestTrainingEvidence), or null.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Search.TrainingIndexDescription? TrainingIndex { get; init; }
+
     /// <summary>The calibrated unknown scorer (<see cref="Discovery.UnknownDescription"/>), or null when the model has none.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public Discovery.UnknownDescription? Unknown { get; init; }

@@ -110,6 +110,8 @@ public static class TrainingRun
             if (heldOut is { Count: > 0 })
                 CalibrateUnknown(outDir, ReferenceEquals(evalSet, heldOut) ? logits
                     : ClassifierInference.Logits(bundle.Model, bundle.Description.Normalization, heldOut.Inputs), heldOut.Count, described.NumClasses);
+            if (options.KeepIndex)
+                Search.NearestTrainingEvidence.Keep(outDir, train, spec, options.Threads, cancellation);
             var result = new Result(outDir, spec.ToString(), evaluatedOn, metrics, training.Epochs, training.TrainSeconds,
                 training.ExamplesPerSecond, wall.Elapsed.TotalSeconds, train.Count, heldOut?.Count ?? 0, splits.Test?.Count ?? 0);
             WriteOutputs(result, options, described.TrainedOn, monitored: heldOut is not null ? "validation" : "test");

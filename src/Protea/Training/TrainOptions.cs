@@ -81,6 +81,9 @@ public sealed record TrainOptions
     /// <summary>Train on at most this many examples (a seeded random subset); null = all.</summary>
     public int? Limit { get; init; }
 
+    /// <summary>Keep the training split's embedding index with the model (train.index), for predictions explained by nearest training items.</summary>
+    public bool KeepIndex { get; init; }
+
     public int Seed { get; init; }
     public int Threads { get; init; } = 2;
 }
