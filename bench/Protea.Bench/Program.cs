@@ -5,6 +5,7 @@ using Protea.Bench;
 //   gemm  --threads T                      fp32 GEMM GFLOP/s through libtorch (the practical ceiling)
 //   infer --model DIR --engine E --threads T   throughput at batch 1000 and latency at batch 1 on the test set
 //   profile --threads T                    where a training step of the reference cnn spends its time
+//   search --items N --dim D --queries Q --threads T   exact search (top 10) on random unit vectors
 //   conv-layout --threads T                single convolutions channels-last vs NCHW (errors, times, guard decisions)
 var command = args.FirstOrDefault() ?? "";
 string Arg(string name, string fallback) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback;
@@ -15,6 +16,7 @@ object result = command switch
     "infer" => InferenceBenchmark.Measure(Arg("--model", "runs/bench"), Arg("--engine", "onnx"), threads),
     "profile" => TrainingProfile.Measure(threads),
     "conv-layout" => ConvLayoutReport.Measure(threads),
-    _ => throw new ArgumentException("usage: Protea.Bench gemm|infer|profile|conv-layout [--model DIR] [--engine torch|onnx] [--threads T]"),
+    "search" => SearchBenchmark.Measure(int.Parse(Arg("--items", "60000")), int.Parse(Arg("--dim", "128")), int.Parse(Arg("--queries", "10000")), threads),
+    _ => throw new ArgumentException("usage: Protea.Bench gemm|infer|profile|conv-layout|search [--model DIR] [--engine torch|onnx] [--threads T]"),
 };
 Console.WriteLine(JsonSerializer.Serialize(result, Protea.IO.ProteaJson.Compact));

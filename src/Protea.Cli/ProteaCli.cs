@@ -87,6 +87,8 @@ public static class ProteaCli
             [LrFindCommand.Create(console)] = LrFindCommand.Examples,
             [MakeBagsCommand.Create(console)] = MakeBagsCommand.Examples,
             [TrainBagsCommand.Create(console)] = TrainBagsCommand.Examples,
+            [DistillCommand.Create(console)] = DistillCommand.Examples,
+            [SeparabilityCommand.Create(console)] = SeparabilityCommand.Examples,
         };
         // A plain Command rather than RootCommand, so usage says `protea`, not the assembly name.
         var help = new HelpOption { Recursive = true };

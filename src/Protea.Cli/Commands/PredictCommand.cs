@@ -19,7 +19,7 @@ public static class PredictCommand
     private static readonly Option<string> Engine = new("--engine") { Description = "torch | onnx | auto", DefaultValueFactory = _ => "auto" };
     private static readonly Option<int> Threads = new("--threads") { Description = "CPU threads", DefaultValueFactory = _ => Environment.ProcessorCount };
     private static readonly Option<bool> Json = new("--json") { Description = "Print one JSON object" };
-    private static readonly Option<bool> Explain = new("--explain") { Description = "Parts models: list the prototypes that drove each decision (similarity, contribution to the logit, its share, the most activated patch and the training patch the prototype came from)" };
+    private static readonly Option<bool> Explain = new("--explain") { Description = "Say why: parts models list the prototypes that drove each decision (similarity, contribution to the logit, its share, the most activated patch and the training patch the prototype came from); other models the nearest training items of the predicted class (trained with --keep-index)" };
 
     /// <summary>What `--json` prints per prototype behind a decision (the heat map is left out).</summary>
     public sealed record EvidenceLine(int Prototype, string Class, double Similarity, double Contribution, double Share, int[] Box, string? SourceItem, int[]? SourceBox);
@@ -35,13 +35,16 @@ public static class PredictCommand
 
         [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
         public IReadOnlyList<EvidenceLine>? Evidence { get; init; }
+
+        [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+        public IReadOnlyList<Search.NearestItemEvidence>? Nearest { get; init; }
     }
     public sealed record PredictOutput(string Model, string Engine, IReadOnlyList<PredictionLine> Predictions);
 
     public static Command Create(CliConsole console)
     {
         var command = new Command("predict", "Classify images (or CSV rows) with a saved model and list the most likely classes; a model calibrated with `protea calibrate-unknown` also says whether each input is unknown, with its score.")
-        { Model, Files, Top, Engine, Threads, Json, Explain };
+        { Model, Files, Top, Engine, Threads, Explain, Json };
         command.SetAction(p =>
         {
             var modelDir = p.GetValue(Model)!;
@@ -54,16 +57,20 @@ public static class PredictCommand
             using var predictor = Predictor.Open(modelDir, choice, p.GetValue(Threads));
             if (predictor.PassedOverExport) HostSetup.NoteStaleExport(console, modelDir);
             var files = p.GetValue(Files)!;
-            var explained = p.GetValue(Explain)
+            var parts = p.GetValue(Explain) && predictor.Description.Head == Models.PartsHead.Name;
+            var explained = parts
                 ? Protea.Prototypes.PrototypeExplainer.ExplainFiles(modelDir, files, onnx: predictor.EngineName == "onnx", threads: p.GetValue(Threads))
                 : null;
-            var predictions = predictor.PredictFiles(files, top)
+            var predicted = predictor.PredictFiles(files, top);
+            if (p.GetValue(Explain) && !parts) predicted = Search.NearestTrainingEvidence.Explain(modelDir, predicted);
+            var predictions = predicted
                 .Select((pr, i) => new PredictionLine(pr.Input, pr.Class, pr.Probability, pr.Top)
                 {
                     Unknown = pr.IsUnknown, UnknownScore = pr.UnknownScore,
                     Evidence = explained?[i].Top.Select(e => new EvidenceLine(e.Prototype, e.ClassName, e.Similarity, e.Contribution, e.Share,
                         [e.ActivatedBox.X0, e.ActivatedBox.Y0, e.ActivatedBox.X1, e.ActivatedBox.Y1], e.Source?.ItemId,
                         e.Source is { } s ? [s.Box.X0, s.Box.Y0, s.Box.X1, s.Box.Y1] : null)).ToList(),
+                    Nearest = pr.Evidence?.OfType<Search.NearestItemEvidence>().ToList(),
                 }).ToList();
             if (p.GetValue(Json)) console.WriteJson(new PredictOutput(modelDir, predictor.EngineName, predictions));
             else foreach (var pr in predictions)
@@ -71,7 +78,8 @@ public static class PredictCommand
                     + (pr.Unknown is { } u ? $"; unknown: {(u ? "true" : "false")} (score {pr.UnknownScore:G4})" : "")
                     + string.Concat((pr.Evidence ?? []).Select(e => $"{Environment.NewLine}  the part at ({e.Box[0]},{e.Box[1]})-({e.Box[2]},{e.Box[3]}) looks like prototype {e.Prototype} of {e.Class}"
                         + $": similarity {e.Similarity:F2}, contribution {e.Contribution:F2} ({e.Share:P0} of the logit)"
-                        + (e.SourceItem is { } item ? $", from training item {item} at ({e.SourceBox![0]},{e.SourceBox[1]})-({e.SourceBox[2]},{e.SourceBox[3]})" : ""))));
+                        + (e.SourceItem is { } item ? $", from training item {item} at ({e.SourceBox![0]},{e.SourceBox[1]})-({e.SourceBox[2]},{e.SourceBox[3]})" : "")))
+                    + (pr.Nearest is { Count: > 0 } n ? "; nearest training items: " + string.Join(", ", n.Select(x => $"{x.Path ?? x.Id} ({x.Similarity:0.000})")) : ""));
             return 0;
         });
         return command;

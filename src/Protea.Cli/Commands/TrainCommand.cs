@@ -32,6 +32,7 @@ public static class TrainCommand
     };
     private static readonly Option<string> Head = new("--head") { Description = $"Head: {string.Join(" | ", Architectures.HeadNames)}", DefaultValueFactory = _ => Architectures.HeadNames[0] };
     private static readonly Option<string?> Stem = new("--stem") { Description = "resnet18 stem: small (3x3, no max-pool) | imagenet (7x7 + max-pool, as torchvision)" };
+    private static readonly Option<double?> Width = new("--width") { Description = "Channel multiplier of the backbone (0.5: half as wide; cnn, resnet18, mlp), saved with the model" };
     private static readonly Option<string?> Init = new("--init") { Description = "torchvision-format resnet18 weights (.safetensors) to fine-tune from" };
     private static readonly Option<int?> Epochs = new("--epochs") { Description = "Number of epochs (default: the recipe's)" };
     private static readonly Option<int?> BatchSize = new("--batch-size") { Description = "Batch size (default: 128)" };
@@ -46,7 +47,7 @@ public static class TrainCommand
     private static readonly Option<double?> LabelSmoothing = new("--label-smoothing") { Description = "Label smoothing (0..1)" };
     private static readonly Option<string> Objective = new("--objective")
     {
-        Description = "Training loss: ce | supcon | simclr, or a weighted sum name[:weight]+... (supcon+ce, supcon:1+ce:0.5). "
+        Description = "Training loss: ce | supcon | simclr | triplet | triplet-semihard | center, or a weighted sum name[:weight]+... (supcon+ce, supcon:1+ce:0.5). "
             + "supcon/simclr compare two augmented views through a projection head that is not saved; without ce the head trains "
             + "on the detached embeddings (or use --head ncm). Mixup/CutMix cannot be combined with supcon/simclr",
         DefaultValueFactory = _ => ObjectiveList.Default,
@@ -61,6 +62,10 @@ public static class TrainCommand
     private static readonly Option<int?> WarmupEpochs = new("--warmup-epochs") { Description = "Head parts: epochs with the backbone frozen (default: a quarter of the epochs with --init, else 0)" };
     private static readonly Option<int?> PushCycles = new("--push-cycles") { Description = "Head parts: pushes of the prototypes onto training patches, evenly spaced, the last after the final epoch (default 1)" };
     private static readonly Option<int?> LastLayerEpochs = new("--last-layer-epochs") { Description = "Head parts: last-layer fine-tuning epochs after each push (default 20)" };
+    private static readonly Option<double?> Margin = new("--margin") { Description = "Margin of triplet/triplet-semihard on squared distances of unit embeddings (default: 0.2)" };
+    private static readonly Option<string?> Sampler = new("--sampler") { Description = "Batches: random | pk (P classes x K items each; the default for triplet objectives)" };
+    private static readonly Option<int?> ClassesPerBatch = new("--classes-per-batch") { Description = "pk sampler: P classes per batch (default: min(classes, batch size / 4))" };
+    private static readonly Option<int?> ItemsPerClass = new("--items-per-class") { Description = "pk sampler: K items per class (default: batch size / P)" };
     private static readonly Option<int?> CropPadding = new("--crop-padding") { Description = "Random crop with this zero padding (0 = off)" };
     private static readonly Option<bool?> Flip = new("--flip") { Description = "Random horizontal flips (true/false); off unless the recipe is quick or full: wrong for digits, text and anything with handedness" };
     private static readonly Option<double?> Mixup = new("--mixup") { Description = "Mixup Beta(alpha, alpha); 0 = off" };
@@ -74,6 +79,7 @@ public static class TrainCommand
     private static readonly Option<int?> Channels = new("--channels") { Description = "1 (grayscale) or 3 (RGB); default: what the images are" };
     private static readonly Option<int> Seed = new("--seed") { Description = "Seed for initialisation, shuffling and augmentation", DefaultValueFactory = _ => 0 };
     private static readonly Option<int> Threads = new("--threads") { Description = "CPU threads", DefaultValueFactory = _ => Environment.ProcessorCount };
+    private static readonly Option<bool> KeepIndex = new("--keep-index") { Description = "Keep the training items' embedding index with the model (train.index) so predict --explain can show the nearest training items" };
     private static readonly Option<bool> Resume = new("--resume") { Description = "Continue from the run folder's last checkpoint" };
     private static readonly Option<bool> Json = new("--json") { Description = "Print one JSON object with the results (no progress)" };
 
@@ -81,9 +87,9 @@ public static class TrainCommand
     {
         var command = new Command("train", "Train a classifier and write a run folder.")
         {
-            Data, Out, Recipe, Arch, Head, Stem, Init, Epochs, BatchSize, Lr, Optimizer, Schedule, Warmup, WeightDecay, LabelSmoothing,
-            Objective, Temperature, PrototypesPerClass, PrototypeDim, ClusterCost, SeparationCost, OrthogonalityCost, L1Last, WarmupEpochs,
-            PushCycles, LastLayerEpochs, CropPadding, Flip, Mixup, CutMix, Validation, Limit, Label, Id, Classes, ImageSize, Channels, Seed, Threads, Resume, Json,
+            Data, Out, Recipe, Arch, Head, Stem, Width, Init, Epochs, BatchSize, Lr, Optimizer, Schedule, Warmup, WeightDecay, LabelSmoothing,
+            Objective, Temperature, Margin, Sampler, ClassesPerBatch, ItemsPerClass, PrototypesPerClass, PrototypeDim, ClusterCost, SeparationCost, OrthogonalityCost, L1Last, WarmupEpochs,
+            PushCycles, LastLayerEpochs, CropPadding, Flip, Mixup, CutMix, Validation, Limit, Label, Id, Classes, ImageSize, Channels, Seed, Threads, KeepIndex, Resume, Json,
         };
         command.SetAction(p =>
         {
@@ -107,6 +113,7 @@ public static class TrainCommand
                 Architecture = arch,
                 Head = p.GetValue(Head)!,
                 Stem = p.GetValue(Stem),
+                Width = p.GetValue(Width) ?? r.Width,
                 Init = p.GetValue(Init),
                 Epochs = p.GetValue(Epochs) ?? r.Epochs,
                 BatchSize = p.GetValue(BatchSize) ?? r.BatchSize,
@@ -119,6 +126,10 @@ public static class TrainCommand
                 Objective = p.GetValue(Objective)!,
                 Temperature = p.GetValue(Temperature),
                 Parts = PartsFlags(p),
+                Margin = p.GetValue(Margin),
+                Sampler = p.GetValue(Sampler),
+                ClassesPerBatch = p.GetValue(ClassesPerBatch),
+                ItemsPerClass = p.GetValue(ItemsPerClass),
                 CropPadding = p.GetValue(CropPadding) ?? r.CropPadding,
                 Flip = p.GetValue(Flip) ?? r.Flip,
                 MixupAlpha = p.GetValue(Mixup) ?? r.MixupAlpha,
@@ -127,6 +138,7 @@ public static class TrainCommand
                 Limit = p.GetValue(Limit),
                 Seed = p.GetValue(Seed),
                 Threads = p.GetValue(Threads),
+                KeepIndex = p.GetValue(KeepIndex),
             };
             var options = WithFlags(Recipes.Get(recipe));
             Func<Dataset, TrainOptions>? choose = recipe != Recipes.Auto && !lrAuto ? null : train =>

@@ -17,7 +17,7 @@ public static class Architectures
     /// <summary>Whether a head can sit on a backbone: a head that reads the feature map needs a spatial one.</summary>
     public static bool Fits(BackboneSpec backbone, HeadSpec head) => head.Consumes != Consumes.FeatureMap || backbone.SpatialFeatureMap;
 
-    public static Backbone CreateBackbone(string name, InputKind kind, long[] inputShape, string? stem, JsonObject? config = null)
+    public static Backbone CreateBackbone(string name, InputKind kind, long[] inputShape, string? stem, JsonObject? config = null, double width = 1)
     {
         var spec = Registry.Backbones.Get(name);
         if (!spec.Accepts(kind))
@@ -27,7 +27,7 @@ public static class Architectures
                 $"architecture '{name}' takes {string.Join(" or ", spec.InputKinds.Select(KindName))} data, not {KindName(kind)} data"
                 + (others.Length > 0 ? $"; for {KindName(kind)} data: {string.Join(", ", others)}" : ""), "architecture");
         }
-        return spec.Create(new BackboneContext(kind, inputShape, spec.ResolveStem(stem), config));
+        return spec.Create(new BackboneContext(kind, inputShape, spec.ResolveStem(stem), config, spec.ResolveWidth(width)));
     }
 
     /// <summary>A head for <paramref name="backbone"/> (built as <paramref name="architecture"/>), with <paramref name="config"/> from model.json when loading.</summary>
@@ -50,7 +50,7 @@ public static class Architectures
     /// <summary>The network model.json describes, with fresh weights.</summary>
     public static Classifier Create(ModelDescription d)
     {
-        var backbone = CreateBackbone(d.Architecture, d.InputKind, d.InputShape, d.Stem, d.ArchitectureConfig);
+        var backbone = CreateBackbone(d.Architecture, d.InputKind, d.InputShape, d.Stem, d.ArchitectureConfig, d.Width ?? 1);
         try
         {
             return new Classifier(backbone, CreateHead(d.Head, d.Architecture, backbone, d.NumClasses, d.HeadConfig));

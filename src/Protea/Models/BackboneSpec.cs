@@ -8,7 +8,12 @@ namespace Protea.Models;
 /// <param name="InputShape">One raw input: [C, H, W] for images, [D] for tabular data.</param>
 /// <param name="Stem">The stem, already checked against <see cref="BackboneSpec.Stems"/>; null for backbones without one.</param>
 /// <param name="Config">The backbone's own section of model.json (<see cref="BackboneSpec.Describe"/>), or null.</param>
-public sealed record BackboneContext(InputKind InputKind, long[] InputShape, string? Stem = null, JsonObject? Config = null);
+/// <param name="Width">The channel multiplier (1: the published widths), already checked against <see cref="BackboneSpec.Widens"/>.</param>
+public sealed record BackboneContext(InputKind InputKind, long[] InputShape, string? Stem = null, JsonObject? Config = null, double Width = 1)
+{
+    /// <summary>A layer's channel count at this width: round(channels x width), at least 1.</summary>
+    public long Channels(long channels) => Math.Max(1, (long)Math.Round(channels * Width, MidpointRounding.AwayFromZero));
+}
 
 /// <summary>Adds a backbone's feature map to an ONNX graph; returns the name of the map's value.</summary>
 public delegate string BackboneEmitter(OnnxGraph graph, Backbone backbone, string input);
@@ -35,6 +40,9 @@ public sealed record BackboneSpec(string Name, IReadOnlyList<InputKind> InputKin
     /// <summary>The backbone's own section of model.json, given back to <see cref="Create"/> on load; null writes none.</summary>
     public Func<Backbone, JsonObject?>? Describe { get; init; }
 
+    /// <summary>Whether the backbone can be built narrower or wider (<see cref="BackboneContext.Width"/>), for small students.</summary>
+    public bool Widens { get; init; }
+
     public bool Accepts(InputKind kind) => InputKinds.Contains(kind);
 
     /// <summary>The stem a model of this backbone records: null without a stem option, else the requested one or the default.</summary>
@@ -45,5 +53,18 @@ public sealed record BackboneSpec(string Name, IReadOnlyList<InputKind> InputKin
         return Stems.Contains(stem)
             ? stem
             : throw new ProteaException($"stem '{stem}' is not known for {Name}; known: {string.Join(", ", Stems)}", "stem");
+    }
+
+    /// <summary>The widest multiplier a backbone is built with.</summary>
+    public const double MaxWidth = 4;
+
+    /// <summary>The width a model of this backbone records: checked to be in (0, 4], and 1 unless the backbone <see cref="Widens"/>.</summary>
+    public double ResolveWidth(double width)
+    {
+        if (!(width > 0 && width <= MaxWidth))
+            throw new ProteaException($"width multiplier {width} must be above 0 and at most {MaxWidth}", "width");
+        if (width != 1 && !Widens)
+            throw new ProteaException($"architecture '{Name}' has no width multiplier; it is built at width 1 only", "width");
+        return width;
     }
 }

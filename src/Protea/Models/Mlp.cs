@@ -10,8 +10,9 @@ namespace Protea.Models;
 /// <summary>Tabular backbone: Linear-BatchNorm-ReLU layers (fc1/bn1, fc2/bn2) -> embedding.</summary>
 public sealed class Mlp : Backbone
 {
-    public static readonly BackboneSpec Spec = new("mlp", [InputKind.Tabular], ctx => new Mlp(ctx.InputShape[0]))
+    public static readonly BackboneSpec Spec = new("mlp", [InputKind.Tabular], ctx => new Mlp(ctx.InputShape[0], ctx.Channels(128)))
     {
+        Widens = true,
         SpatialFeatureMap = false,
         Emit = (g, backbone, input) => ((Mlp)backbone).Emit(g, input),
     };

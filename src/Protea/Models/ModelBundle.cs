@@ -28,8 +28,9 @@ public sealed class ModelBundle(ModelDescription description, Classifier model) 
         Directory.CreateDirectory(dir);
         SafeTensors.Write(WeightsPath(dir), Model.state_dict(),
             new Dictionary<string, string> { ["format"] = "pt", ["protea_format_version"] = Description.FormatVersion.ToString() });
-        // A calibrated unknown scorer belongs to the folder it was calibrated in (its statistics file stays there).
-        var described = Description with { WeightsSha256 = WeightsSha256(dir), Unknown = null };
+        // A calibrated unknown scorer belongs to the folder it was calibrated in (its statistics file stays there);
+        // so does a kept training index (train.index), which new weights would make stale anyway.
+        var described = Description with { WeightsSha256 = WeightsSha256(dir), Unknown = null, TrainingIndex = null };
         AtomicFile.WriteAllText(DescriptionPath(dir), JsonSerializer.Serialize(described, ProteaJson.Options));
     }
 

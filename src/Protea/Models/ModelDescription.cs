@@ -51,6 +51,10 @@ public sealed record ModelDescription
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public EmbeddingDescription? Embedding { get; init; }
 
+    /// <summary>The backbone's channel multiplier (<see cref="BackboneContext.Width"/>); null: 1, the published widths.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? Width { get; init; }
+
     /// <summary>The backbone's own section (<see cref="BackboneSpec.Describe"/>), or null when it has none.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public JsonObject? ArchitectureConfig { get; init; }
@@ -58,6 +62,10 @@ public sealed record ModelDescription
     /// <summary>The head's own section (<see cref="HeadSpec.Describe"/>), or null when it has none.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public JsonObject? HeadConfig { get; init; }
+
+    /// <summary>The training set's embedding index kept with the model (train.index; Search/NearestTrainingEvidence), or null.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Search.TrainingIndexDescription? TrainingIndex { get; init; }
 
     /// <summary>The calibrated unknown scorer (<see cref="Discovery.UnknownDescription"/>), or null when the model has none.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

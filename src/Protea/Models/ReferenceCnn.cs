@@ -12,24 +12,30 @@ namespace Protea.Models;
 /// </summary>
 public sealed class ReferenceCnn : Backbone
 {
-    public static readonly BackboneSpec Spec = new("cnn", [InputKind.Image], ctx => new ReferenceCnn(ctx.InputShape[0]))
+    public static readonly BackboneSpec Spec = new("cnn", [InputKind.Image], ctx => new ReferenceCnn(ctx.InputShape[0], ctx.Channels))
     {
+        Widens = true,
         Emit = (g, backbone, input) => ((ReferenceCnn)backbone).Emit(g, input),
     };
 
     private readonly ConvBnRelu block1, block2, block3, block4, block5;
 
-    public ReferenceCnn(long inChannels = 1) : base("cnn")
+    private readonly long embeddingDim;
+
+    /// <param name="width">Scales each layer's channel count (<see cref="BackboneContext.Channels"/>); null: the published widths.</param>
+    public ReferenceCnn(long inChannels = 1, Func<long, long>? width = null) : base("cnn")
     {
-        block1 = new ConvBnRelu("block1", inChannels, 32);
-        block2 = new ConvBnRelu("block2", 32, 32);
-        block3 = new ConvBnRelu("block3", 32, 64);
-        block4 = new ConvBnRelu("block4", 64, 64);
-        block5 = new ConvBnRelu("block5", 64, 128);
+        var c = width ?? (channels => channels);
+        block1 = new ConvBnRelu("block1", inChannels, c(32));
+        block2 = new ConvBnRelu("block2", c(32), c(32));
+        block3 = new ConvBnRelu("block3", c(32), c(64));
+        block4 = new ConvBnRelu("block4", c(64), c(64));
+        block5 = new ConvBnRelu("block5", c(64), c(128));
+        embeddingDim = c(128);
         RegisterComponents();
     }
 
-    public override long EmbeddingDim => 128;
+    public override long EmbeddingDim => embeddingDim;
 
     // Layout: block2's convolution takes its input channels-last where verified (see ConvLayoutGuard);
     // BatchNorm, ReLU and pooling then keep that layout.

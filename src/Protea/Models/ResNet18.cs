@@ -19,8 +19,9 @@ public enum ResNetStem
 /// <summary>ResNet-18 (He et al. 2016) with torchvision's parameter names; the embedding is the 512-d pooled feature.</summary>
 public sealed class ResNet18 : Backbone
 {
-    public static readonly BackboneSpec Spec = new("resnet18", [InputKind.Image], ctx => new ResNet18(ctx.InputShape[0], ParseStem(ctx.Stem)))
+    public static readonly BackboneSpec Spec = new("resnet18", [InputKind.Image], ctx => new ResNet18(ctx.InputShape[0], ParseStem(ctx.Stem), ctx.Channels))
     {
+        Widens = true,
         Stems = ["small", "imagenet"],
         LoadPretrained = PretrainedWeights.LoadInto,
         Emit = (g, backbone, input) => ((ResNet18)backbone).Emit(g, input),
@@ -30,17 +31,22 @@ public sealed class ResNet18 : Backbone
     private readonly BatchNorm2d bn1;
     private readonly Sequential layer1, layer2, layer3, layer4;
 
-    public ResNet18(long inChannels, ResNetStem stem) : base("resnet18")
+    private readonly long embeddingDim;
+
+    /// <param name="width">Scales each layer's channel count (<see cref="BackboneContext.Channels"/>); null: the published widths.</param>
+    public ResNet18(long inChannels, ResNetStem stem, Func<long, long>? width = null) : base("resnet18")
     {
+        var c = width ?? (channels => channels);
         Stem = stem;
         conv1 = stem == ResNetStem.ImageNet
-            ? Conv2d(inChannels, 64, 7, stride: 2, padding: 3, bias: false)
-            : Conv2d(inChannels, 64, 3, stride: 1, padding: 1, bias: false);
-        bn1 = BatchNorm2d(64);
-        layer1 = Layer(64, 64, 1);
-        layer2 = Layer(64, 128, 2);
-        layer3 = Layer(128, 256, 2);
-        layer4 = Layer(256, 512, 2);
+            ? Conv2d(inChannels, c(64), 7, stride: 2, padding: 3, bias: false)
+            : Conv2d(inChannels, c(64), 3, stride: 1, padding: 1, bias: false);
+        bn1 = BatchNorm2d(c(64));
+        layer1 = Layer(c(64), c(64), 1);
+        layer2 = Layer(c(64), c(128), 2);
+        layer3 = Layer(c(128), c(256), 2);
+        layer4 = Layer(c(256), c(512), 2);
+        embeddingDim = c(512);
         RegisterComponents();
         InitLikeTorchvision();
     }
@@ -55,7 +61,7 @@ public sealed class ResNet18 : Backbone
         _ => throw new ProteaException($"stem '{stem}' is not known for resnet18; known: small, imagenet", "stem"),
     };
 
-    public override long EmbeddingDim => 512;
+    public override long EmbeddingDim => embeddingDim;
 
     private static Sequential Layer(long inChannels, long outChannels, long stride) => Sequential(
         ("0", new BasicBlock("0", inChannels, outChannels, stride)),

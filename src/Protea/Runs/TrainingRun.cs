@@ -50,14 +50,18 @@ public static class TrainingRun
     /// the options that depend on the data (the auto recipe, <see cref="AutoRecipe"/>); it must keep the
     /// thread count, limit, validation fraction and seed it was given. Null: the options as they are.
     /// </param>
+    /// <param name="objectives">The loss terms (a distilled student's); null: the options' objective list.</param>
+    /// <param name="normalization">A fresh network's input normalisation (a teacher's); null: fitted to the training split.</param>
     public static Result Execute(DataSpec spec, TrainOptions options, string outDir, bool resume = false,
-        IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default, Func<Dataset, TrainOptions>? choose = null)
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default, Func<Dataset, TrainOptions>? choose = null,
+        IReadOnlyList<Training.Objectives.IObjective>? objectives = null, InputNormalization? normalization = null)
     {
         var wall = Stopwatch.StartNew();
         if (options.Threads < 1) throw new ProteaException($"the thread count must be at least 1, not {options.Threads}", "threads");
         if (options.Init is not null) PretrainedWeights.RequireSupported(options.Architecture);
         // A mistyped objective is refused before any data is read (objectives are only built, not attached, here).
-        Training.Objectives.ObjectiveList.Parse(options.Objective, options.Temperature, options.LabelSmoothing);
+        if (objectives is null)
+            Training.Objectives.ObjectiveList.Parse(options.Objective, options.Temperature, options.LabelSmoothing, options.Margin);
         using var splits = spec.Load();
         using var pool = options.Limit is { } limit ? splits.Train.Sample(limit, options.Seed) : null;
         var all = pool ?? splits.Train;
@@ -74,7 +78,10 @@ public static class TrainingRun
             if (choose is not null)
                 options = choose(train);
             torch.manual_seed(options.Seed);
-            var trainer = new Trainer(options, progress) { Validation = new OnnxValidationScorer(options.Threads) };
+            var trainer = new Trainer(options, progress)
+            {
+                Validation = new OnnxValidationScorer(options.Threads), Objectives = objectives, Normalization = normalization,
+            };
             var training = trainer.Train(train, validation, outDir, resume, cancellation);
             using var bundle = training.Bundle;
             var (evalSet, evaluatedOn) = splits.Test is { Count: > 0 } test ? (test, "test")
@@ -103,6 +110,8 @@ public static class TrainingRun
             if (heldOut is { Count: > 0 })
                 CalibrateUnknown(outDir, ReferenceEquals(evalSet, heldOut) ? logits
                     : ClassifierInference.Logits(bundle.Model, bundle.Description.Normalization, heldOut.Inputs), heldOut.Count, described.NumClasses);
+            if (options.KeepIndex)
+                Search.NearestTrainingEvidence.Keep(outDir, train, spec, options.Threads, cancellation);
             var result = new Result(outDir, spec.ToString(), evaluatedOn, metrics, training.Epochs, training.TrainSeconds,
                 training.ExamplesPerSecond, wall.Elapsed.TotalSeconds, train.Count, heldOut?.Count ?? 0, splits.Test?.Count ?? 0);
             WriteOutputs(result, options, described.TrainedOn, monitored: heldOut is not null ? "validation" : "test");

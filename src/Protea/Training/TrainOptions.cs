@@ -10,6 +10,9 @@ public sealed record TrainOptions
     public string Head { get; init; } = "linear";
     public string? Stem { get; init; }
 
+    /// <summary>The backbone's channel multiplier (0.5: half as wide, for a distilled student); 1: the published widths.</summary>
+    public double Width { get; init; } = 1;
+
     /// <summary>A torchvision-format resnet18 state dict (safetensors) to fine-tune from.</summary>
     public string? Init { get; init; }
 
@@ -33,12 +36,24 @@ public sealed record TrainOptions
 
     /// <summary>
     /// The training loss as a list of terms (Objectives/ObjectiveList): "ce", "supcon", "simclr",
-    /// or a weighted sum such as "supcon+ce" or "supcon:1+ce:0.5".
+    /// "triplet", "triplet-semihard", "center", or a weighted sum such as "supcon+ce" or "supcon:1+ce:0.5".
     /// </summary>
     public string Objective { get; init; } = "ce";
 
     /// <summary>The contrastive terms' temperature; null: 0.1 for supcon, 0.5 for simclr.</summary>
     public double? Temperature { get; init; }
+
+    /// <summary>The triplet terms' margin on squared distances of unit embeddings; null: 0.2 (FaceNet).</summary>
+    public double? Margin { get; init; }
+
+    /// <summary>"random" or "pk" (P classes x K items per batch); null: pk for triplet objectives, else random.</summary>
+    public string? Sampler { get; init; }
+
+    /// <summary>The pk sampler's P; null: from the batch size (Sampling/PkBatchSampler.Resolve).</summary>
+    public int? ClassesPerBatch { get; init; }
+
+    /// <summary>The pk sampler's K; null: from the batch size.</summary>
+    public int? ItemsPerClass { get; init; }
 
     /// <summary>
     /// Random horizontal flips. Off unless asked for (the quick and full recipes, measured on
@@ -68,6 +83,9 @@ public sealed record TrainOptions
 
     /// <summary>The parts head's settings (prototypes, ProtoPNet's costs and stages); null: the defaults.</summary>
     public Protea.Prototypes.PartsOptions? Parts { get; init; }
+
+    /// <summary>Keep the training split's embedding index with the model (train.index), for predictions explained by nearest training items.</summary>
+    public bool KeepIndex { get; init; }
 
     public int Seed { get; init; }
     public int Threads { get; init; } = 2;

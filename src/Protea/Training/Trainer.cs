@@ -60,7 +60,14 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
     /// <summary>Hooks around epochs; null: the stages the head brings (<see cref="TrainingStages.For"/>).</summary>
     public IReadOnlyList<IStage>? Stages { get; init; }
 
-    public IBatchSampler Sampler { get; init; } = new RandomBatchSampler();
+    /// <summary>Which examples form each batch; null: the options' (<see cref="BatchSamplers.For"/>: pk for triplet objectives, else random).</summary>
+    public IBatchSampler? Sampler { get; init; }
+
+    /// <summary>
+    /// The input normalisation of a fresh network; null: fitted to the training data. A distilled
+    /// student takes its teacher's, so both see the same inputs. Not used with <see cref="StartFrom"/>.
+    /// </summary>
+    public InputNormalization? Normalization { get; init; }
 
     public IValidationScorer Validation { get; init; } = new TorchValidationScorer();
 
@@ -75,10 +82,11 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         o.Parts?.Check(o.Epochs);
 
         using var labelled = LabelledOnly(train);
-        var (initial, description) = StartFrom is { } start ? FromBundle(start, labelled, o) : Fresh(o, labelled);
+        var (initial, description) = StartFrom is { } start ? FromBundle(start, labelled, o) : Fresh(o, labelled, Normalization);
         var normalization = description.Normalization;
-        var objectives = Objectives ?? [.. ObjectiveList.Parse(o.Objective, o.Temperature, o.LabelSmoothing),
+        var objectives = Objectives ?? [.. ObjectiveList.Parse(o.Objective, o.Temperature, o.LabelSmoothing, o.Margin),
             .. Registry.Heads.Get(description.Head).Objectives?.Invoke(o) ?? []];
+        var sampler = Sampler ?? BatchSamplers.For(o, labelled.ClassNames.Count, objectives);
         var needs = objectives.Aggregate(ObjectiveNeeds.Logits, (all, objective) => all | objective.Needs);
         var stages = Stages ?? TrainingStages.For(description.Head, description.Architecture);
         var context = new StageContext(initial, labelled, normalization, o);
@@ -97,7 +105,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         using var optimizer = CreateOptimizer(o, groups);
 
         var n = labelled.Count;
-        var batches = Sampler.BatchCount(n, o.BatchSize);
+        var batches = sampler.BatchCount(n, o.BatchSize);
         var schedule = new LearningRateSchedule(o.Schedule, o.LearningRate, (long)batches * o.Epochs,
             warmup: o.Warmup ?? LearningRateSchedule.DefaultWarmup);
         var augmenter = new BatchAugmenter(o.Flip && labelled.Kind == InputKind.Image, labelled.Kind == InputKind.Image ? o.CropPadding : 0);
@@ -130,7 +138,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
             KeepFrozenStatistics(model);
             using var generator = new Generator((ulong)EpochSeed(o.Seed, epoch));
             var random = new Random(EpochSeed(o.Seed, epoch));
-            var plan = Sampler.Epoch(labelled.Labels, o.BatchSize, generator);
+            var plan = sampler.Epoch(labelled.Labels, o.BatchSize, generator);
             if (plan.Count != batches)
                 throw new InvalidOperationException($"the batch sampler gave {plan.Count} batches, having announced {batches}");
             using var lossSum = zeros(1, dtype: float64);
@@ -221,10 +229,12 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         data.Subset(Enumerable.Range(0, data.Count).Where(i => data.Labels[i] >= 0).Select(i => (long)i).ToArray());
 
     /// <summary>A new network from the options, with normalisation fitted to the training data.</summary>
-    internal static (Classifier, ModelDescription) Fresh(TrainOptions o, Dataset labelled)
+    internal static (Classifier, ModelDescription) Fresh(TrainOptions o, Dataset labelled, InputNormalization? given = null)
     {
-        var normalization = InputNormalization.Fit(labelled.Inputs);
-        var backbone = Architectures.CreateBackbone(o.Architecture, labelled.Kind, labelled.ExampleShape, o.Stem);
+        var normalization = given ?? InputNormalization.Fit(labelled.Inputs);
+        if (o.Init is not null && o.Width != 1)
+            throw new ProteaException($"pretrained weights ({o.Init}) have the published widths; they cannot start a backbone of width {o.Width}", "width");
+        var backbone = Architectures.CreateBackbone(o.Architecture, labelled.Kind, labelled.ExampleShape, o.Stem, width: o.Width);
         if (o.Init is not null)
             PretrainedWeights.LoadInto(o.Architecture, backbone, o.Init);
         var model = new Classifier(backbone, Architectures.CreateHead(o.Head, o.Architecture, backbone, labelled.ClassNames.Count,
@@ -234,6 +244,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
             Architecture = o.Architecture,
             Head = o.Head,
             Stem = Registry.Backbones.Get(o.Architecture).ResolveStem(o.Stem),
+            Width = o.Width == 1 ? null : o.Width,
             InputKind = labelled.Kind,
             InputShape = labelled.ExampleShape,
             ClassNames = labelled.ClassNames.ToArray(),
@@ -257,7 +268,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         ModelBundle.LoadInto(model, bundle.Model.state_dict(), "the starting model");
         var description = d with
         {
-            Recipe = Recipe(o with { Architecture = d.Architecture, Head = d.Head, Stem = d.Stem }),
+            Recipe = Recipe(o with { Architecture = d.Architecture, Head = d.Head, Stem = d.Stem, Width = d.Width ?? 1 }),
             Metrics = new Dictionary<string, double>(),
         };
         return (model, description);

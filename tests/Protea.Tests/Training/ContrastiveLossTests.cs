@@ -100,9 +100,9 @@ public sealed class ContrastiveLossTests
         Assert.Equal(0.5, Assert.IsType<NtXentObjective>(simclr[0]).Temperature);
         Assert.IsType<DetachedHeadObjective>(simclr[1]);
 
-        var unknown = Assert.Throws<ProteaException>(() => ObjectiveList.Parse("triplet+ce"));
+        var unknown = Assert.Throws<ProteaException>(() => ObjectiveList.Parse("arcface+ce"));
         Assert.Equal("objective", unknown.Field);
-        Assert.Contains("'triplet' is not known", unknown.Message);
+        Assert.Contains("'arcface' is not known", unknown.Message);
         Assert.Equal("objective", Assert.Throws<ProteaException>(() => ObjectiveList.Parse("ce:x")).Field);
         Assert.Equal("objective", Assert.Throws<ProteaException>(() => ObjectiveList.Parse("ce+ce")).Field);
         Assert.Equal("temperature", Assert.Throws<ProteaException>(() => ObjectiveList.Parse("supcon", temperature: 0)).Field);

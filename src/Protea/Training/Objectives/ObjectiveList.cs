@@ -8,16 +8,19 @@ namespace Protea.Training.Objectives;
 /// given, applies to the contrastive terms (default 0.1 for supcon, 0.5 for simclr). When no term
 /// trains the classifier head (supcon or simclr alone), <see cref="DetachedHeadObjective"/> is added:
 /// the head learns by cross-entropy on the detached embeddings, the backbone only from the
-/// contrastive terms (with the ncm head, class means are fitted after training as usual).
+/// contrastive terms (with the ncm head, class means are fitted after training as usual). "triplet"
+/// (batch-hard) and "triplet-semihard" take the margin (default 0.2); "center" keeps learnable
+/// class centres (use it beside ce with a small weight, center:0.01+ce).
 /// </summary>
 public static class ObjectiveList
 {
     public const string Default = "ce";
 
-    public static readonly IReadOnlyList<string> Known = ["ce", "supcon", "simclr"];
+    public static readonly IReadOnlyList<string> Known = ["ce", "supcon", "simclr", "triplet", "triplet-semihard", "center"];
 
-    public static IReadOnlyList<IObjective> Parse(string spec, double? temperature = null, double labelSmoothing = 0)
+    public static IReadOnlyList<IObjective> Parse(string spec, double? temperature = null, double labelSmoothing = 0, double? margin = null)
     {
+        if (margin is { } mm) TripletLoss.RequireMargin(mm);
         if (temperature is { } t && (!(t > 0) || !double.IsFinite(t)))
             throw new ProteaException($"temperature {t} must be a positive number", "temperature");
         var terms = (spec ?? "").Split('+', StringSplitOptions.TrimEntries);
@@ -39,6 +42,9 @@ public static class ObjectiveList
                 "ce" => weight == 1 ? new CrossEntropyObjective(labelSmoothing) : new WeightedObjective(new CrossEntropyObjective(labelSmoothing), weight),
                 "supcon" => new SupConObjective(temperature ?? SupConObjective.DefaultTemperature, weight),
                 "simclr" => new NtXentObjective(temperature ?? NtXentObjective.DefaultTemperature, weight),
+                "triplet" => new TripletObjective(TripletMining.BatchHard, margin ?? TripletLoss.DefaultMargin, weight),
+                "triplet-semihard" => new TripletObjective(TripletMining.SemiHard, margin ?? TripletLoss.DefaultMargin, weight),
+                "center" => new CenterObjective(weight),
                 _ => throw new ProteaException($"objective '{name}' is not known; known: {string.Join(", ", Known)} (combined as supcon+ce or supcon:1+ce:0.5)", "objective"),
             });
         }

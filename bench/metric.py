@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Separable embeddings and search, measured (issue 20). Writes bench/results/metric.md.
+
+Runs the built CLI and Protea.Bench as whole processes, with Debian PyTorch as the reference in the
+same run. Sizes can be reduced when CPU time is short: METRIC_EPOCHS (default 4), METRIC_QUERIES
+(default 10000), METRIC_LIMIT (train on N images; default all 60,000). Usage: python3 bench/metric.py   (or: make bench-metric)
+"""
+import datetime, json, os, subprocess, sys, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+os.chdir(ROOT)
+CLI = ["dotnet", "src/Protea.Cli/bin/Release/net10.0/Protea.Cli.dll"]
+BENCH = ["dotnet", "bench/Protea.Bench/bin/Release/net10.0/Protea.Bench.dll"]
+OUT = "/tmp/protea-metric-runs"
+EPOCHS = int(os.environ.get("METRIC_EPOCHS", "4"))
+QUERIES = int(os.environ.get("METRIC_QUERIES", "10000"))
+LIMIT = os.environ.get("METRIC_LIMIT")  # train on a seeded subset of N images (reduced runs)
+THREADS = 2
+
+def log(msg):
+    print(f"[metric {datetime.datetime.now():%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
+
+def run(cmd, env=None):
+    start = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})})
+    if p.returncode != 0:
+        sys.exit(f"metric: {' '.join(cmd)} failed ({p.returncode}):\n{p.stderr[-3000:]}")
+    return p.stdout, time.perf_counter() - start
+
+def last_json(text):
+    return json.loads([l for l in text.splitlines() if l.startswith("{")][-1])
+
+def cpu_line():
+    info = open("/proc/cpuinfo").read()
+    name = next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("model name")), "?")
+    flags = next((l.split(":", 1)[1].split() for l in info.splitlines() if l.startswith("flags")), [])
+    isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return f"{name} ({isa}), {os.cpu_count()} CPUs visible"
+
+TORCH_SEARCH = """
+import sys, time, json, torch
+torch.set_num_threads(int(sys.argv[4]))
+g = torch.Generator().manual_seed(7)
+n, d, q = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+index = torch.nn.functional.normalize(torch.randn(n, d, generator=g), dim=1)
+queries = torch.randn(q, d, generator=g)
+def search():
+    qs = torch.nn.functional.normalize(queries, dim=1)
+    for s in range(0, q, 1000):
+        torch.topk(qs[s:s + 1000] @ index.T, 10, dim=1)
+search()
+best = 1e9
+for _ in range(3):
+    t = time.perf_counter(); search(); best = min(best, time.perf_counter() - t)
+print(json.dumps({"seconds": best}))
+"""
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    subprocess.run(["dotnet", "build", "bench/Protea.Bench", "-c", "Release", "--nologo", "--verbosity", "quiet"], check=True)
+    teacher, student = f"{OUT}/triplet", f"{OUT}/student"
+    if os.environ.get("METRIC_ONLY") == "search":  # the search measurements alone (when CPU time is short)
+        ours, torch_ref = search_speed()
+        write(dict(ours=ours, torch=torch_ref))
+        return
+    common = ["--data", "fashion-mnist", "--epochs", str(EPOCHS), "--threads", str(THREADS), "--json"] + (["--limit", LIMIT] if LIMIT else [])
+
+    log(f"training the triplet+ce teacher ({EPOCHS} epochs)")
+    t_out, t_wall = run(CLI + ["train", "--objective", "triplet+ce", "--out", teacher] + common)
+    t_acc = last_json(t_out)["metrics"]["accuracy"]
+    log("index of the 60,000 training images, then Recall@K of the 10,000 test queries")
+    _, index_wall = run(CLI + ["index", "--model", teacher, "--data", "fashion-mnist", "--out", f"{OUT}/triplet.index", "--threads", str(THREADS)])
+    s_out, _ = run(CLI + ["search", "--index", f"{OUT}/triplet.index", "--data", "fashion-mnist", "--json", "--threads", str(THREADS)])
+    retrieval = last_json(s_out)
+
+    log("distilling a half-width student")
+    d_out, d_wall = run(CLI + ["distill", "--teacher", teacher, "--width", "0.5", "--out", student] + common)
+    d_acc = last_json(d_out)["metrics"]["accuracy"]
+    log("inference speed, teacher vs student (ONNX Runtime, batch 1000 and 1)")
+    speeds = {}
+    for name, model in [("teacher", teacher), ("student", student)]:
+        run(CLI + ["export", "--model", model, "--format", "onnx"])
+        speeds[name] = last_json(run(BENCH + ["infer", "--model", model, "--engine", "onnx", "--threads", str(THREADS)])[0])
+
+    ours, torch_ref = search_speed()
+
+    write(dict(t_acc=t_acc, t_wall=t_wall, index_wall=index_wall, retrieval=retrieval, d_acc=d_acc, d_wall=d_wall,
+               speeds=speeds, ours=ours, torch=torch_ref))
+
+def search_speed():
+    log(f"exact search, {QUERIES} queries x 60,000 x 128, Protea then PyTorch")
+    ours = last_json(run(BENCH + ["search", "--items", "60000", "--dim", "128", "--queries", str(QUERIES), "--threads", str(THREADS)])[0])
+    torch_ref = last_json(run(["/usr/bin/python3", "-c", TORCH_SEARCH, "60000", "128", str(QUERIES), str(THREADS)], env={"OMP_NUM_THREADS": str(THREADS)})[0])
+    return ours, torch_ref
+
+def write(v):
+    trained = "retrieval" in v
+    reduced = EPOCHS != 4 or QUERIES != 10000 or LIMIT is not None
+    lines = [
+        "# Separable embeddings and search (issue 20)", "",
+        f"Command: `python3 bench/metric.py` (`make bench-metric`), METRIC_EPOCHS={EPOCHS}, METRIC_QUERIES={QUERIES}, METRIC_LIMIT={LIMIT or 'all'}, {THREADS} threads.  ",
+        f"Date: {datetime.datetime.now():%Y-%m-%d %H:%M} UTC. CPU: {cpu_line()}.  ",
+        "The machine was shared with other jobs while this ran: absolute times are noisy, ratios measured in the same run less so."
+        + (" **Reduced settings** (see above)." if reduced else ""), "",
+    ] + (trained_sections(v) if trained else [
+        "**Only the search measurements were run** (`METRIC_ONLY=search`): the retrieval and distillation runs did not fit "
+        "the CPU time available (the 2-core machine was shared by about 30 runnable jobs). Run `make bench-metric` for them.", "",
+    ]) + search_section(v)
+    os.makedirs("bench/results", exist_ok=True)
+    with open("bench/results/metric.md", "w") as f:
+        f.write("\n".join(lines))
+    print("\n".join(lines))
+
+def trained_sections(v):
+    r, s = v["retrieval"], v["speeds"]
+    recall = r["recall_at_k"]
+    ratio_speed = s["student"]["batch1000_images_per_second"] / s["teacher"]["batch1000_images_per_second"]
+    ratio_speed1 = s["student"]["batch1_images_per_second"] / s["teacher"]["batch1_images_per_second"]
+    return [
+        "## Retrieval: Fashion-MNIST test queries against the training set", "",
+        f"Model: reference `cnn`, `--objective triplet+ce` (batch-hard, margin 0.2, P x K batches), quick recipe, {EPOCHS} epochs on {LIMIT or '60,000'} training images "
+        f"({v['t_wall']:.0f} s). Index: the 60,000 training images, built in **{v['index_wall']:.1f} s** (`protea index`, whole command).", "",
+        "| Recall@1 | Recall@2 | Recall@4 | Recall@8 | mAP@R | test accuracy (head) | target |",
+        "|---|---|---|---|---|---|---|",
+        f"| **{100*recall['1']:.2f} %** | {100*recall['2']:.2f} % | {100*recall['4']:.2f} % | {100*recall['8']:.2f} % | {100*r['map_at_r']:.2f} % | {100*v['t_acc']:.2f} % | Recall@1 >= 90 %: **{'met' if recall['1'] >= 0.9 else 'not met'}** |", "",
+        "## Distillation: half-width student", "",
+        f"`protea distill --teacher <triplet model> --width 0.5` (T = 4, alpha = 0.9, the teacher's recipe, {EPOCHS} epochs, {v['d_wall']:.0f} s).", "",
+        "| model | test accuracy | batch 1000 img/s (ONNX, 2 threads) | batch 1 img/s |", "|---|---|---|---|",
+        f"| teacher (cnn, width 1) | {100*v['t_acc']:.2f} % | {s['teacher']['batch1000_images_per_second']:,.0f} | {s['teacher']['batch1_images_per_second']:,.0f} |",
+        f"| student (cnn, width 0.5) | {100*v['d_acc']:.2f} % | {s['student']['batch1000_images_per_second']:,.0f} | {s['student']['batch1_images_per_second']:,.0f} |", "",
+        f"Accuracy gap: **{100*(v['t_acc']-v['d_acc']):.2f} points** (target <= 1.5: **{'met' if v['t_acc']-v['d_acc'] <= 0.015 else 'not met'}**); "
+        f"speed-up **{ratio_speed:.2f}x** at batch 1000, {ratio_speed1:.2f}x at batch 1 (target >= 1.7x: **{'met' if ratio_speed >= 1.7 else 'not met'}**).", "",
+    ]
+
+def search_section(v):
+    o = v["ours"]
+    search_ratio = v["torch"]["seconds"] / o["all_queries_seconds"]
+    threshold = [p for p in o["sizes"] if p["one_query_ms"] > 50]
+    per_item_dim_ns = o["sizes"][-1]["one_query_ms"] * 1e6 / (o["sizes"][-1]["items"] * o["sizes"][-1]["dim"])
+    return [
+        "## Exact search speed", "",
+        f"{o['queries']:,} random unit queries against 60,000 x 128 random unit items, top 10, {THREADS} threads, best of 3. "
+        "Protea: `ExactSearch.TopK` (`Protea.Bench search`); PyTorch 1.13 (Debian): normalise, then `topk(q @ index.T)` in chunks of 1,000 queries.", "",
+        "| | seconds | queries/s |", "|---|---|---|",
+        f"| Protea | {o['all_queries_seconds']:.2f} | {o['queries']/o['all_queries_seconds']:,.0f} |",
+        f"| PyTorch | {v['torch']['seconds']:.2f} | {o['queries']/v['torch']['seconds']:,.0f} |", "",
+        f"Protea / PyTorch speed: **{search_ratio:.2f}x** (target >= 1.5x: **{'met' if search_ratio >= 1.5 else 'not met'}**). "
+        f"Queries/s at 1 query per call: **{o['queries_per_second_at1']:,.0f}**; at 1,000 per call: **{o['queries_per_second_at1000']:,.0f}**.", "",
+        "One query, by index size (items x dimension):", "",
+        "| items | dimension | ms per query |", "|---|---|---|",
+    ] + [f"| {p['items']:,} | {p['dim']} | {p['one_query_ms']:.1f} |" for p in o["sizes"]] + [
+        "",
+        f"One query costs about {per_item_dim_ns:.2f} ns per item x dimension here, so it passes 50 ms near "
+        f"{50e6/per_item_dim_ns/1e6:,.0f} million items x dimensions (e.g. {50e6/per_item_dim_ns/128/1e3:,.0f}k items at 128-d, "
+        f"{50e6/per_item_dim_ns/512/1e3:,.0f}k at 512-d)" + (f"; first size measured above 50 ms: {threshold[0]['items']:,} x {threshold[0]['dim']}." if threshold else "."),
+        "",
+    ]
+
+if __name__ == "__main__":
+    main()
