@@ -28,14 +28,14 @@ public static class IncrementalCommand
     private static readonly Option<string?> Compare = new("--compare") { Description = "Several methods on the same scenario, comma-separated; writes a plot and a table to --out" };
     private static readonly Option<string> Arch = new("--arch") { Description = "Backbone", DefaultValueFactory = _ => "cnn" };
     private static readonly Option<int> Epochs = new("--epochs") { Description = "Epochs per training step", DefaultValueFactory = _ => 2 };
-    private static readonly Option<int?> PerClass = new("--per-class") { Description = "Training items per class in full steps, a seeded sample (default 300; 0: all)", DefaultValueFactory = _ => 300 };
-    private static readonly Option<int?> TestPerClass = new("--test-per-class") { Description = "Test items per class evaluated (default 500; 0: all)", DefaultValueFactory = _ => 500 };
+    private static readonly Option<int?> PerClass = new("--per-class") { Description = "Training items per class in full steps, a seeded sample (default 200; 0: all)", DefaultValueFactory = _ => 200 };
+    private static readonly Option<int?> TestPerClass = new("--test-per-class") { Description = "Test items per class evaluated (default 300; 0: all)", DefaultValueFactory = _ => 300 };
     private static readonly Option<int> Memory = new("--memory") { Description = "iCaRL's exemplar memory, in all", DefaultValueFactory = _ => 2000 };
     private static readonly Option<string> Selection = new("--selection") { Description = "Exemplar selection: herding | random", DefaultValueFactory = _ => "herding" };
     private static readonly Option<double> DistillTemperature = new("--distill-temperature") { Description = "Distillation temperature (lwf, icarl)", DefaultValueFactory = _ => 2.0 };
     private static readonly Option<double> TeenAlpha = new("--teen-alpha") { Description = "TEEN: weight of the new prototype against the similarity-weighted old ones", DefaultValueFactory = _ => TeenCalibration.DefaultAlpha };
     private static readonly Option<double> TeenTemperature = new("--teen-temperature") { Description = "TEEN: softmax temperature on cosine similarities", DefaultValueFactory = _ => TeenCalibration.DefaultTemperature };
-    private static readonly Option<int> BatchSize = new("--batch-size") { Description = "Batch size", DefaultValueFactory = _ => 64 };
+    private static readonly Option<int> BatchSize = new("--batch-size") { Description = "Batch size", DefaultValueFactory = _ => 32 };
     private static readonly Option<double> Lr = new("--lr") { Description = "Peak learning rate (SGD, OneCycle)", DefaultValueFactory = _ => 0.05 };
     private static readonly Option<int?> ImageSize = new("--image-size") { Description = "Resize images to SIZE x SIZE" };
     private static readonly Option<int?> Channels = new("--channels") { Description = "1 (grayscale) or 3 (RGB)" };
@@ -49,8 +49,8 @@ public static class IncrementalCommand
         var command = new Command("incremental",
             "Class-incremental learning: the data's classes in a seeded order are cut into tasks learned one after another; after each step the " +
             "model is tested on every class seen. Reports the accuracy matrix, average incremental accuracy, last accuracy, forgetting and " +
-            "backward transfer. Defaults (fashion-mnist: 5 tasks of 2 classes, cnn, 2 epochs per step, 300 training and 500 test items per " +
-            "class) run one method in about a minute on 2 cores.")
+            "backward transfer. Defaults (fashion-mnist: 5 tasks of 2 classes, cnn, 2 epochs of batch 32 per step, 200 training and 300 test items per " +
+            "class) run one method in one to three minutes on 2 cores.")
         {
             Data, Tasks, Base, Increment, Shots, Method, Compare, Arch, Epochs, PerClass, TestPerClass, Memory, Selection, DistillTemperature,
             TeenAlpha, TeenTemperature, BatchSize, Lr, ImageSize, Channels, Seed, Threads, Out, Json,

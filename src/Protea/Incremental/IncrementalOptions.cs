@@ -5,7 +5,7 @@ public sealed record IncrementalOptions
 {
     public string Architecture { get; init; } = "cnn";
     public int Epochs { get; init; } = 2;
-    public int BatchSize { get; init; } = 64;
+    public int BatchSize { get; init; } = 32;
     public double LearningRate { get; init; } = 0.05;
 
     /// <summary>Exemplars kept in all (iCaRL), split evenly over the classes seen.</summary>
