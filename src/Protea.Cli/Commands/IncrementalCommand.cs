@@ -75,7 +75,7 @@ public static class IncrementalCommand
             var scenario = Scenario.Build(splits.Train.ClassNames.Count, p.GetValue(Tasks) ?? (p.GetValue(Base) is null && p.GetValue(Increment) is null ? 5 : null),
                 p.GetValue(Base), p.GetValue(Increment), p.GetValue(Shots), p.GetValue(Seed));
             var json = p.GetValue(Json);
-            IProgress<IncrementalProgress>? progress = json ? null : new Progress(console);
+            IProgress<IncrementalProgress>? progress = json || !console.Interactive ? null : new Progress(console);
             var results = IncrementalRun.Run(splits, scenario, methods, options, Positive(p.GetValue(PerClass)), Positive(p.GetValue(TestPerClass)), progress);
             if (p.GetValue(Out) is { } outDir)
             {

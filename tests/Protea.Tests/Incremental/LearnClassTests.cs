@@ -72,8 +72,12 @@ public class LearnClassTests(NcmModelFixture fixture) : IClassFixture<NcmModelFi
         using (var before = ModelBundle.Load(modelDir))
             oldLogits = ClassifierInference.Logits(before.Model, before.Description.Normalization, oldTest.Inputs);
 
+        Protea.Deploy.OnnxExporter.Export(modelDir);
         var classes = ClassLearner.ReadFolder(dir.File("new"), "Sneaker", ModelBundle.ReadDescription(modelDir));
         var result = ClassLearner.AddClasses(modelDir, classes, "ncm", oldTest);
+        // The export beside the model was made again from the grown model, never left stale.
+        Assert.Equal("re-exported", result.Onnx);
+        Assert.Equal(Protea.Deploy.OnnxExportState.Current, Protea.Deploy.OnnxModelFile.State(modelDir));
         Assert.Equal(3, result.ClassesBefore);
         Assert.Equal(4, result.ClassesAfter);
         Assert.Equal(result.Moved, result.MovedToNewClass);
