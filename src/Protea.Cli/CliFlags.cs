@@ -80,6 +80,17 @@ internal static class CliFlags
         ["unknown_data"] = "--unknown",
         ["unknown_classes"] = "--unknown-classes",
         ["out"] = "--out",
+        ["tasks"] = "--tasks",
+        ["base"] = "--base",
+        ["increment"] = "--increment",
+        ["shots"] = "--shots",
+        ["method"] = "--method",
+        ["memory"] = "--memory",
+        ["selection"] = "--selection",
+        ["distillation_temperature"] = "--distill-temperature",
+        ["teen_alpha"] = "--teen-alpha",
+        ["teen_temperature"] = "--teen-temperature",
+        ["name"] = "--name",
     };
 
     /// <summary>"--arch: architecture 'vgg' is not known; ..." for a field the CLI sets, else the message as it is.</summary>

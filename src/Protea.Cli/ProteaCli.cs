@@ -89,6 +89,8 @@ public static class ProteaCli
             [TrainBagsCommand.Create(console)] = TrainBagsCommand.Examples,
             [DistillCommand.Create(console)] = DistillCommand.Examples,
             [SeparabilityCommand.Create(console)] = SeparabilityCommand.Examples,
+            [IncrementalCommand.Create(console)] = IncrementalCommand.Examples,
+            [LearnClassCommand.Create(console)] = LearnClassCommand.Examples,
         };
         // A plain Command rather than RootCommand, so usage says `protea`, not the assembly name.
         var help = new HelpOption { Recursive = true };

@@ -10,7 +10,7 @@ namespace Protea.Models;
 /// L2-normalised features and weights and a learnable scale s (initialised to 10). Bounded logits make
 /// old and new classes comparable, which incremental learning relies on.
 /// </summary>
-public sealed class CosineHead : Head
+public sealed class CosineHead : Head, IGrowableHead
 {
     public static readonly HeadSpec Spec = new("cosine", Consumes.Embedding, ctx => new CosineHead(ctx.EmbeddingDim, ctx.NumClasses))
     {
@@ -38,6 +38,23 @@ public sealed class CosineHead : Head
         var zn = nn.functional.normalize(z, dim: 1);
         var wn = nn.functional.normalize(weight, dim: 1);
         return (scale * zn.matmul(wn.t())).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The same weights and scale for the old classes, new rows initialised as nn.Linear does.</summary>
+    public Head Grow(long added)
+    {
+        var grown = new CosineHead(EmbeddingDim, NumClasses + added);
+        using var noGrad = no_grad();
+        grown.weight.narrow(0, 0, NumClasses).copy_(weight);
+        grown.scale.copy_(scale);
+        return grown;
+    }
+
+    /// <summary>Sets class <paramref name="index"/>'s weight to <paramref name="direction"/> [D] (weight imprinting; only its direction matters).</summary>
+    public void Imprint(long index, Tensor direction)
+    {
+        using var noGrad = no_grad();
+        weight[index].copy_(direction);
     }
 
     /// <summary>logits = s * normalize(z) normalize(W)^T; W is normalised here, once, in double precision.</summary>

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Protea.Models;
 
 /// <summary>Affine classifier: logits = z W^T + b (weight [K, D], bias [K], initialised as nn.Linear).</summary>
-public sealed class LinearHead : Head
+public sealed class LinearHead : Head, IGrowableHead
 {
     public static readonly HeadSpec Spec = new("linear", Consumes.Embedding, ctx => new LinearHead(ctx.EmbeddingDim, ctx.NumClasses))
     {
@@ -31,6 +31,16 @@ public sealed class LinearHead : Head
     public override long EmbeddingDim => weight.shape[1];
 
     public override Tensor forward(Tensor z) => nn.functional.linear(z, weight, bias);
+
+    /// <summary>The same weights for the old classes, new rows initialised as nn.Linear does.</summary>
+    public Head Grow(long added)
+    {
+        var grown = new LinearHead(EmbeddingDim, NumClasses + added);
+        using var noGrad = no_grad();
+        grown.weight.narrow(0, 0, NumClasses).copy_(weight);
+        grown.bias.narrow(0, 0, NumClasses).copy_(bias);
+        return grown;
+    }
 
     private void Emit(OnnxGraph g, string z, string output) =>
         g.Op("Gemm", [z, g.Constant("head.weight", weight), g.Constant("head.bias", bias)], [OnnxGraph.Attribute.Int("transB", 1)], output: output);

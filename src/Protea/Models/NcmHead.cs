@@ -11,7 +11,7 @@ namespace Protea.Models;
 /// Fitted from embeddings, not by gradient descent; new classes are new means. The backbone trains with
 /// a cosine head, whose geometry (angles between L2-normalised embeddings) is the one class means live in.
 /// </summary>
-public sealed class NcmHead : Head, IFittedHead
+public sealed class NcmHead : Head, IFittedHead, IGrowableHead
 {
     public static readonly HeadSpec Spec = new("ncm", Consumes.Embedding, ctx => new NcmHead(ctx.EmbeddingDim, ctx.NumClasses))
     {
@@ -55,6 +55,16 @@ public sealed class NcmHead : Head, IFittedHead
         var present = counts.gt(zero).unsqueeze(1);
         var means = sums / counts.clamp_min(one).unsqueeze(1);
         prototypes.copy_(where(present, means, prototypes));
+    }
+
+    /// <summary>The same prototypes and temperature for the old classes; new classes' prototypes are zero until fitted.</summary>
+    public Head Grow(long added)
+    {
+        var grown = new NcmHead(EmbeddingDim, NumClasses + added);
+        using var noGrad = no_grad();
+        grown.prototypes.narrow(0, 0, NumClasses).copy_(prototypes);
+        grown.temperature.copy_(temperature);
+        return grown;
     }
 
     public override Tensor forward(Tensor z)

@@ -1,0 +1,126 @@
+#!/usr/bin/python3
+"""`make bench-incremental`: class-incremental learning on Fashion-MNIST, written to bench/results/incremental.md.
+
+1. B0-Inc2 (5 tasks x 2 classes), reference cnn, every method in one `protea incremental --compare` run.
+2. FSCIL: base 6 classes, then 4 steps of 1 class x 5 shots (ncm, teen, finetune).
+3. `protea learn-class` with 5 images as a whole process (ncm, teen) on a 7-class ncm model.
+4. The ncm vs joint time ratio, from run 1 (same process, same scenario).
+Sizes (environment): INC_PER_CLASS training items per class (default 200), INC_TEST_PER_CLASS (300),
+INC_EPOCHS per step (2), INC_THREADS (2), INC_METHODS (all)."""
+import datetime, gzip, json, os, shutil, subprocess, sys, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+os.chdir(ROOT)
+PER_CLASS = os.environ.get("INC_PER_CLASS", "200")
+TEST_PER_CLASS = os.environ.get("INC_TEST_PER_CLASS", "300")
+EPOCHS = os.environ.get("INC_EPOCHS", "2")
+THREADS = os.environ.get("INC_THREADS", "2")
+METHODS = os.environ.get("INC_METHODS", "finetune,joint,ncm,teen,lwf,icarl,protoaug")
+CLI = ["dotnet", "src/Protea.Cli/bin/Release/net10.0/Protea.Cli.dll"]
+OUT = "bench/out/incremental"
+RESULT = "bench/results/incremental.md"
+FMNIST = "/usr/share/datasets/fashion-mnist"
+
+def log(msg):
+    print(f"[bench {datetime.datetime.now():%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
+
+def run(args):
+    cmd = CLI + args
+    log(" ".join(args))
+    start = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if p.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed ({p.returncode}):\n{p.stderr[-3000:]}")
+    return p.stdout, seconds
+
+def cpu_line():
+    model, flags = "?", ""
+    for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
+        if line.startswith("Model name:"): model = line.split(":", 1)[1].strip()
+        if line.startswith("Flags:"): flags = line
+    isa = [f for f in ("avx2", "avx512f") if f" {f}" in flags]
+    return f"{model} ({', '.join(isa) or 'no AVX2'}), {os.cpu_count()} logical CPUs"
+
+def table(results, fscil=False):
+    rows = ["| method | avg incremental acc | last acc | avg forgetting | BWT | last old | last new | last harmonic | seconds |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    p = lambda v: "-" if v is None else f"{100 * v:.1f}"
+    for r in results:
+        last = r["steps"][-1]
+        rows.append(f"| {r['method']} | {p(r['average_incremental_accuracy'])} | {p(r['last_accuracy'])} | {p(r['average_forgetting'])} | "
+                    f"{p(r['backward_transfer'])} | {p(last['old_accuracy'])} | {p(last['new_accuracy'])} | {p(last['harmonic_mean'])} | {r['seconds']:.1f} |")
+    rows += ["", "Accuracy on all classes seen after each step (%):", "",
+             "| method | " + " | ".join(f"step {s['step'] + 1} ({s['classes_seen']} cl.)" for s in results[0]["steps"]) + " |",
+             "|---|" + "---:|" * len(results[0]["steps"])]
+    for r in results:
+        rows.append(f"| {r['method']} | " + " | ".join(p(s["accuracy"]) for s in r["steps"]) + " |")
+    if fscil:
+        rows += ["", "Old / new / harmonic per step (%):", ""]
+        for r in results:
+            rows.append(f"- {r['method']}: " + "; ".join(f"step {s['step'] + 1}: {p(s['old_accuracy'])} / {p(s['new_accuracy'])} / {p(s['harmonic_mean'])}" for s in r["steps"][1:]))
+    return "\n".join(rows)
+
+def write_pngs(folder, label, count):
+    from PIL import Image
+    with gzip.open(f"{FMNIST}/t10k-images-idx3-ubyte.gz") as f: images = f.read()[16:]
+    with gzip.open(f"{FMNIST}/t10k-labels-idx1-ubyte.gz") as f: labels = f.read()[8:]
+    os.makedirs(folder, exist_ok=True)
+    written = 0
+    for i, l in enumerate(labels):
+        if l != label: continue
+        Image.frombytes("L", (28, 28), images[i * 784:(i + 1) * 784]).save(os.path.join(folder, f"{i}.png"))
+        written += 1
+        if written == count: break
+
+def main():
+    shutil.rmtree(OUT, ignore_errors=True)
+    os.makedirs(OUT, exist_ok=True)
+    common = ["--per-class", PER_CLASS, "--test-per-class", TEST_PER_CLASS, "--epochs", EPOCHS, "--threads", THREADS, "--json"]
+    cil_cmd = ["incremental", "--data", "fashion-mnist", "--tasks", "5", "--compare", METHODS, "--out", f"{OUT}/cil"] + common
+    out, cil_wall = run(cil_cmd)
+    cil = json.loads(out)["methods"]
+    fscil_cmd = ["incremental", "--data", "fashion-mnist", "--base", "6", "--increment", "1", "--tasks", "5", "--shots", "5",
+                 "--compare", "ncm,teen,finetune", "--out", f"{OUT}/fscil"] + common
+    out, fscil_wall = run(fscil_cmd)
+    fscil = json.loads(out)["methods"]
+
+    # learn-class: a 7-class ncm model (T-shirt..Sandal and Shirt: 0-6), then Sneaker (7) from 5 images.
+    model = f"{OUT}/model7"
+    run(["train", "--data", "fashion-mnist", "--classes", "0-6", "--head", "ncm", "--epochs", "1", "--limit", "7000",
+         "--threads", THREADS, "--out", model])
+    write_pngs(f"{OUT}/sneaker5", 7, 5)
+    learn = []
+    for method in ("ncm", "teen"):
+        copy = f"{OUT}/model7-{method}"
+        shutil.copytree(model, copy)
+        out, seconds = run(["learn-class", "--model", copy, "--data", f"{OUT}/sneaker5", "--name", "Sneaker", "--method", method,
+                            "--threads", THREADS, "--json"])
+        learn.append((method, seconds, json.loads(out)))
+    by = {r["method"]: r for r in cil}
+    ratio = by["joint"]["seconds"] / by["ncm"]["seconds"] if "joint" in by and "ncm" in by else None
+
+    lines = [
+        "# Class-incremental learning (`protea incremental`, `protea learn-class`)", "",
+        f"Date: {datetime.date.today()}. CPU: {cpu_line()}. Threads: {THREADS}.",
+        f"Command: `make bench-incremental` (bench/incremental.py) with INC_PER_CLASS={PER_CLASS}, INC_TEST_PER_CLASS={TEST_PER_CLASS}, INC_EPOCHS={EPOCHS}.",
+        "Reduced sizes: a seeded sample of training items per class (not all 6,000) and of test items per class, "
+        "few epochs per step, so the whole run fits this shared 2-core machine; accuracies are therefore lower than with full data.",
+        "Seconds are each method's own (learning, not evaluation) inside one process; only ratios within one run mean anything on this noisy machine.", "",
+        "## Fashion-MNIST, 5 tasks x 2 classes (B0-Inc2), reference cnn", "",
+        f"`protea {' '.join(cil_cmd)}` ({cil_wall:.0f} s wall)", "", table(cil), "",
+        "## FSCIL: base 6 classes, then 4 steps of 1 class x 5 shots", "",
+        f"`protea {' '.join(fscil_cmd)}` ({fscil_wall:.0f} s wall)", "", table(fscil, fscil=True), "",
+        "## learn-class with 5 images (whole command, 7-class ncm model, adding Sneaker)", "",
+        "| method | seconds (whole process) | classes |", "|---|---:|---:|",
+    ]
+    for method, seconds, r in learn:
+        lines.append(f"| {method} | {seconds:.2f} | {r['classes_before']} -> {r['classes_after']} |")
+    lines += ["", f"Target: <= 3 s with ncm/teen. ncm vs joint (5 steps): joint / ncm time = {ratio:.2f}" if ratio else "", ""]
+    os.makedirs(os.path.dirname(RESULT), exist_ok=True)
+    with open(RESULT + ".tmp", "w") as f: f.write("\n".join(lines))
+    os.replace(RESULT + ".tmp", RESULT)
+    log(f"wrote {RESULT}")
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+using Protea.Models;
+using Protea.Training.Objectives;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Protea.Incremental;
+
+/// <summary>
+/// Knowledge distillation on the old classes' logits (Hinton et al. 2015; LwF, iCaRL): the teacher
+/// (the model before this step) and the student's first K logits are softened by the temperature T,
+/// loss = T^2 KL(softmax(teacher/T) || softmax(student/T)) averaged over the batch, i.e. PyTorch's
+/// <c>F.kl_div(F.log_softmax(s/T), F.softmax(t/T), reduction="batchmean") * T * T</c>.
+/// </summary>
+public sealed class DistillationObjective(Classifier teacher, double temperature = 2.0, double weight = 1.0) : IObjective
+{
+    public string Name => "distillation";
+
+    public ObjectiveNeeds Needs => ObjectiveNeeds.Logits;
+
+    public Tensor Loss(TrainingBatch batch, ModelOutputs outputs)
+    {
+        Tensor old;
+        using (no_grad()) old = teacher.forward(batch.Inputs);
+        var student = outputs.Logits.narrow(1, 0, old.shape[1]);
+        using var w = weight.ToScalar();
+        return Kd(student, old, temperature).mul(w);
+    }
+
+    /// <summary>T^2 KL(softmax(t/T) || softmax(s/T)), the batch mean.</summary>
+    public static Tensor Kd(Tensor student, Tensor teacherLogits, double temperature)
+    {
+        using var t = temperature.ToScalar();
+        using var t2 = (temperature * temperature).ToScalar();
+        var logP = nn.functional.log_softmax(student.div(t), 1);
+        var q = nn.functional.softmax(teacherLogits.div(t), 1);
+        var logQ = nn.functional.log_softmax(teacherLogits.div(t), 1);
+        using var n = ((double)student.shape[0]).ToScalar();
+        return q.mul(logQ.sub(logP)).sum().div(n).mul(t2);
+    }
+}
