@@ -289,8 +289,9 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
 
     private static string Describe(InputKind kind, long[] shape) => $"{kind.ToString().ToLowerInvariant()} [{string.Join(", ", shape)}]";
 
+    /// <summary>The options as model.json's recipe record, with the fine-tuning backbone scale as it was applied.</summary>
     private static System.Text.Json.Nodes.JsonObject Recipe(TrainOptions o) =>
-        System.Text.Json.JsonSerializer.SerializeToNode(o, IO.ProteaJson.Options)!.AsObject();
+        System.Text.Json.JsonSerializer.SerializeToNode(o with { BackboneLearningRateScale = FineTuning.BackboneScale(o) }, IO.ProteaJson.Options)!.AsObject();
 
     internal static IOptimizer CreateOptimizer(TrainOptions o, IReadOnlyList<OptimizerGroup> groups) => o.Optimizer switch
     {

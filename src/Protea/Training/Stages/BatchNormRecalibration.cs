@@ -16,7 +16,8 @@ namespace Protea.Training.Stages;
 /// <remarks>
 /// Layers whose parameters are all frozen keep their statistics, as during training. Only the
 /// BatchNorm layers run in training mode for the pass (dropout and the rest stay in eval mode); no
-/// gradient is computed. When to run it is <see cref="Applies"/>'s rule.
+/// gradient is computed. The batches are the training epoch's sizes in order (a remainder under half a
+/// batch joins the last batch, so no batch holds a single example). When to run it is <see cref="Applies"/>'s rule.
 /// </remarks>
 public sealed class BatchNormRecalibration(int batchSize) : IStage
 {
@@ -57,11 +58,12 @@ public sealed class BatchNormRecalibration(int batchSize) : IStage
                 norm.train();
             }
             using var _ = no_grad();
-            var n = inputs.shape[0];
-            for (long start = 0; start < n; start += batchSize)
+            long start = 0;
+            foreach (var size in Sampling.RandomBatchSampler.Sizes((int)inputs.shape[0], batchSize))
             {
                 using var scope = NewDisposeScope();
-                model.forward(normalization.Apply(inputs.narrow(0, start, Math.Min(batchSize, n - start))));
+                model.forward(normalization.Apply(inputs.narrow(0, start, size)));
+                start += size;
             }
         }
         finally
