@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CLI := src/Protea.Cli/bin/Release/net10.0/Protea.Cli.dll
 RESULTS := TestResults
 
-.PHONY: setup build quickstart test bench bench-recipe clean
+.PHONY: setup build quickstart test bench clean
 
 setup:
 	@scripts/setup
@@ -19,9 +19,6 @@ test: setup
 	@rm -rf $(RESULTS)
 	@dotnet test tests/Protea.Tests -c Release --nologo --logger "trx;LogFileName=results.trx" \
 	    --results-directory $(RESULTS); status=$$?; scripts/test-summary $(RESULTS)/results.trx; exit $$status
-
-bench-recipe: build
-	bench/recipe.py
 
 bench: build
 	bench/run
