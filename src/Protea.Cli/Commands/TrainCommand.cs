@@ -34,6 +34,20 @@ public static class TrainCommand
     private static readonly Option<string?> Stem = new("--stem") { Description = "resnet18 stem: small (3x3, no max-pool) | imagenet (7x7 + max-pool, as torchvision)" };
     private static readonly Option<double?> Width = new("--width") { Description = "Channel multiplier of the backbone (0.5: half as wide; cnn, resnet18, mlp), saved with the model" };
     private static readonly Option<string?> Init = new("--init") { Description = "torchvision-format resnet18 weights (.safetensors) to fine-tune from" };
+    private static readonly Option<double?> BackboneLrScale = new("--backbone-lr-scale")
+    {
+        Description = "With --init: the pretrained backbone's learning rate as a fraction of the new head's (default: 0.1)",
+    };
+    private static readonly Option<string?> Keep = new("--keep")
+    {
+        Description = "Weights to save when data is held out for validation: best (the epoch with the highest validation accuracy, " +
+            "ties to the lower validation loss; default) | last",
+    };
+    private static readonly Option<string?> BnRecalibrate = new("--bn-recalibrate")
+    {
+        Description = "Re-estimate BatchNorm statistics on the training data after training: on | off | auto (on for runs of at most " +
+            "2,000 optimiser steps); default: auto with the auto recipe, else off",
+    };
     private static readonly Option<int?> Epochs = new("--epochs") { Description = "Number of epochs (default: the recipe's)" };
     private static readonly Option<int?> BatchSize = new("--batch-size") { Description = "Batch size (default: 128)" };
     private static readonly Option<string?> Lr = new("--lr")
@@ -87,7 +101,7 @@ public static class TrainCommand
     {
         var command = new Command("train", "Train a classifier and write a run folder.")
         {
-            Data, Out, Recipe, Arch, Head, Stem, Width, Init, Epochs, BatchSize, Lr, Optimizer, Schedule, Warmup, WeightDecay, LabelSmoothing,
+            Data, Out, Recipe, Arch, Head, Stem, Width, Init, BackboneLrScale, Keep, BnRecalibrate, Epochs, BatchSize, Lr, Optimizer, Schedule, Warmup, WeightDecay, LabelSmoothing,
             Objective, Temperature, Margin, Sampler, ClassesPerBatch, ItemsPerClass, PrototypesPerClass, PrototypeDim, ClusterCost, SeparationCost, OrthogonalityCost, L1Last, WarmupEpochs,
             PushCycles, LastLayerEpochs, CropPadding, Flip, Mixup, CutMix, Validation, Limit, Label, Id, Classes, ImageSize, Channels, Seed, Threads, KeepIndex, Resume, Json,
         };
@@ -115,6 +129,9 @@ public static class TrainCommand
                 Stem = p.GetValue(Stem),
                 Width = p.GetValue(Width) ?? r.Width,
                 Init = p.GetValue(Init),
+                BackboneLearningRateScale = p.GetValue(BackboneLrScale),
+                Keep = p.GetValue(Keep) ?? r.Keep,
+                BatchNormRecalibration = p.GetValue(BnRecalibrate) ?? r.BatchNormRecalibration,
                 Epochs = p.GetValue(Epochs) ?? r.Epochs,
                 BatchSize = p.GetValue(BatchSize) ?? r.BatchSize,
                 LearningRate = lr ?? r.LearningRate,
@@ -159,7 +176,9 @@ public static class TrainCommand
                 }
                 return chosen;
             };
-            return Run(console, spec, options, p.GetValue(Out)!, p.GetValue(Resume), json, choose);
+            if (!json && recipe != Recipes.Auto && FineTuning.BackboneScale(options) is { } scale)
+                console.Error.WriteLine($"fine-tuning: the backbone learns at {scale:G3} x the head's learning rate");
+            return Run(console, spec, options, p.GetValue(Out)!, p.GetValue(Resume), json, choose, restartOnDivergence: recipe == Recipes.Auto);
         });
         return command;
     }
@@ -185,10 +204,11 @@ public static class TrainCommand
 
     /// <summary>Shared by train and quickstart: run, then print the summary table or one JSON object.</summary>
     public static int Run(CliConsole console, DataSpec spec, TrainOptions options, string outDir, bool resume, bool json,
-        Func<Dataset, TrainOptions>? choose = null)
+        Func<Dataset, TrainOptions>? choose = null, bool restartOnDivergence = false)
     {
         var progress = new TrainingProgressPrinter(console.Error, live: console.Interactive, quiet: json);
-        var result = TrainingRun.Execute(spec, options, outDir, resume, progress, choose: choose);
+        var result = TrainingRun.Execute(spec, options, outDir, resume, progress, choose: choose,
+            restartOnDivergence: restartOnDivergence, notice: json ? null : console.Error.WriteLine);
         if (json)
             console.WriteJson(result);
         else

@@ -31,7 +31,21 @@ public static class TrainingRun
     public sealed record Result(
         string OutDir, string DataSource, string EvaluatedOn, EvaluationReport Metrics,
         IReadOnlyList<EpochRecord> Epochs, double TrainSeconds, double TrainExamplesPerSecond, double WallSeconds,
-        int TrainCount, int ValidationCount, int TestCount);
+        int TrainCount, int ValidationCount, int TestCount)
+    {
+        /// <summary>The epoch (1-based) whose weights were saved, and why (best validation accuracy or last epoch).</summary>
+        public int? KeptEpoch { get; init; }
+
+        public string KeptBy { get; init; } = "last epoch";
+
+        public bool BatchNormRecalibrated { get; init; }
+
+        /// <summary>The divergence that made the run restart at a lower learning rate, or null.</summary>
+        public string? Restarted { get; init; }
+    }
+
+    /// <summary>A diverged run restarts once (same seed, from scratch) at this fraction of its peak learning rate.</summary>
+    public const double RestartLearningRateFactor = 0.1;
 
     /// <summary>
     /// The default unknown scorer (energy, which needs no statistics), its threshold set at 95 % TPR on
@@ -52,9 +66,16 @@ public static class TrainingRun
     /// </param>
     /// <param name="objectives">The loss terms (a distilled student's); null: the options' objective list.</param>
     /// <param name="normalization">A fresh network's input normalisation (a teacher's); null: fitted to the training split.</param>
+    /// <param name="restartOnDivergence">
+    /// When the loss explodes (<see cref="DivergenceGuard"/>), start the run once more from scratch with the
+    /// same seed at a tenth of the peak learning rate (what the auto recipe does), telling <paramref name="notice"/>;
+    /// false: the divergence is the run's error.
+    /// </param>
+    /// <param name="notice">Receives one-line messages about what the run decided (a restart), or null.</param>
     public static Result Execute(DataSpec spec, TrainOptions options, string outDir, bool resume = false,
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default, Func<Dataset, TrainOptions>? choose = null,
-        IReadOnlyList<Training.Objectives.IObjective>? objectives = null, InputNormalization? normalization = null)
+        IReadOnlyList<Training.Objectives.IObjective>? objectives = null, InputNormalization? normalization = null,
+        bool restartOnDivergence = false, Action<string>? notice = null)
     {
         var wall = Stopwatch.StartNew();
         if (options.Threads < 1) throw new ProteaException($"the thread count must be at least 1, not {options.Threads}", "threads");
@@ -77,12 +98,22 @@ public static class TrainingRun
             torch.set_num_threads(options.Threads);
             if (choose is not null)
                 options = choose(train);
-            torch.manual_seed(options.Seed);
-            var trainer = new Trainer(options, progress)
+            string? restarted = null;
+            TrainingResult training;
+            DivergenceGuard? guard = null;
+            try
             {
-                Validation = new OnnxValidationScorer(options.Threads), Objectives = objectives, Normalization = normalization,
-            };
-            var training = trainer.Train(train, validation, outDir, resume, cancellation);
+                training = NewTrainer(options, progress, heldOut is not null, objectives, normalization, out guard).Train(train, validation, outDir, resume, cancellation);
+            }
+            catch (ProteaException e) when (restartOnDivergence && guard?.Tripped is { } diverged)
+            {
+                var lower = options.LearningRate * RestartLearningRateFactor;
+                restarted = $"{e.Message}; restarted from scratch at peak learning rate {lower:G3}";
+                notice?.Invoke($"training diverged at learning rate {diverged.LearningRate:G3} (peak {options.LearningRate:G3}) in epoch {diverged.Epoch + 1}: " +
+                    $"restarting from scratch, same seed, at peak learning rate {lower:G3}");
+                options = options with { LearningRate = lower };
+                training = NewTrainer(options, progress, heldOut is not null, objectives, normalization, out _).Train(train, validation, outDir, resume: false, cancellation);
+            }
             using var bundle = training.Bundle;
             var (evalSet, evaluatedOn) = splits.Test is { Count: > 0 } test ? (test, "test")
                 : heldOut is { Count: > 0 } ? (heldOut, "validation")
@@ -104,6 +135,7 @@ public static class TrainingRun
                     [$"{evaluatedOn}_ece"] = metrics.Ece,
                     [$"{evaluatedOn}_macro_f1"] = metrics.MacroF1,
                     ["train_seconds"] = training.TrainSeconds,
+                    ["kept_epoch"] = training.KeptEpoch ?? 0,
                 },
             };
             new ModelBundle(described, bundle.Model).Save(outDir);
@@ -113,7 +145,10 @@ public static class TrainingRun
             if (options.KeepIndex)
                 Search.NearestTrainingEvidence.Keep(outDir, train, spec, options.Threads, cancellation);
             var result = new Result(outDir, spec.ToString(), evaluatedOn, metrics, training.Epochs, training.TrainSeconds,
-                training.ExamplesPerSecond, wall.Elapsed.TotalSeconds, train.Count, heldOut?.Count ?? 0, splits.Test?.Count ?? 0);
+                training.ExamplesPerSecond, wall.Elapsed.TotalSeconds, train.Count, heldOut?.Count ?? 0, splits.Test?.Count ?? 0)
+            {
+                KeptEpoch = training.KeptEpoch, KeptBy = training.KeptBy, BatchNormRecalibrated = training.BatchNormRecalibrated, Restarted = restarted,
+            };
             WriteOutputs(result, options, described.TrainedOn, monitored: heldOut is not null ? "validation" : "test");
             return result;
         }
@@ -122,6 +157,19 @@ public static class TrainingRun
             if (!ReferenceEquals(train, all)) train.Dispose();
             heldOut?.Dispose();
         }
+    }
+
+    /// <summary>A trainer seeded as a fresh run is (torch's global generator), its divergence guard kept for the restart decision.</summary>
+    private static Trainer NewTrainer(TrainOptions options, IProgress<TrainingProgress>? progress, bool validationSteers,
+        IReadOnlyList<Training.Objectives.IObjective>? objectives, InputNormalization? normalization, out DivergenceGuard guard)
+    {
+        torch.manual_seed(options.Seed);
+        guard = new DivergenceGuard();
+        return new Trainer(options, progress)
+        {
+            Validation = new OnnxValidationScorer(options.Threads), Divergence = guard, ValidationSteers = validationSteers,
+            Objectives = objectives, Normalization = normalization,
+        };
     }
 
     private static void WriteOutputs(Result r, TrainOptions options, TrainingPlatform platform, string monitored)
@@ -143,7 +191,11 @@ public static class TrainingRun
                 new("evaluated on", $"{r.EvaluatedOn} split ({r.Metrics.Count:N0} examples)"),
                 new("training examples", $"{r.TrainCount:N0} (+{r.ValidationCount:N0} validation)"),
                 new("training throughput", $"{r.TrainExamplesPerSecond:N0} examples/s"),
-                new("recipe", $"{options.Optimizer}, lr {options.LearningRate}, {options.Schedule}, batch {options.BatchSize}, seed {options.Seed}, {options.Threads} threads"),
+                new("recipe", $"{options.Optimizer}, lr {options.LearningRate}, {options.Schedule}, batch {options.BatchSize}, seed {options.Seed}, {options.Threads} threads"
+                    + (FineTuning.BackboneScale(options) is { } scale ? $", backbone lr {scale:G3} x the head's" : "")),
+                new("weights kept", r.KeptEpoch is { } kept ? $"epoch {kept} of {r.Epochs.Count} ({r.KeptBy})" : "none"),
+                new("BatchNorm statistics", r.BatchNormRecalibrated ? "re-estimated on the training data after training" : "as trained"),
+                .. r.Restarted is { } why ? [new KeyValuePair<string, string>("restarted", why)] : Array.Empty<KeyValuePair<string, string>>(),
                 new("trained on", platform.Cpu),
                 new("convolutions in NCHW", platform.ConvNchwFallbacks.Count == 0
                     ? "none for correctness (channels-last verified for every convolution)"

@@ -13,9 +13,12 @@ namespace Protea.Training;
 /// batch size = n/8 rounded down to a power of two, within [16, 128] (64 for inputs above 3x64x64) and
 /// never above n; epochs = enough for 100 steps per class, within [500, 2000] steps, at least 4 and at
 /// most 300 epochs; peak learning rate = 0.1 x batch/128 (the quick recipe's, scaled linearly with
-/// the batch, Goyal et al. 2017), a tenth of that when fine-tuning pretrained weights; OneCycle
+/// the batch, Goyal et al. 2017), for the new head when fine-tuning pretrained weights, whose backbone
+/// trains at a tenth of it (<see cref="FineTuning"/>); OneCycle
 /// warm-up over 50 % of the steps below 1,000 items, 40 % below 10,000, else PyTorch's 30 %; weight
-/// decay 5e-4 (1e-4 when fine-tuning). SGD with Nesterov momentum, no flips or crops.
+/// decay 5e-4 (1e-4 when fine-tuning). SGD with Nesterov momentum, no flips or crops; BatchNorm
+/// statistics re-estimated after training when the run is short ("auto",
+/// <see cref="Stages.BatchNormRecalibration"/>).
 /// </remarks>
 public static class AutoRecipe
 {
@@ -36,7 +39,7 @@ public static class AutoRecipe
         var stepsPerEpoch = RandomBatchSampler.Sizes(data.Items, batch).Count;
         var targetSteps = Math.Clamp(StepsPerClass * data.Classes, MinSteps, MaxSteps);
         var epochs = Math.Clamp((targetSteps + stepsPerEpoch - 1) / stepsPerEpoch, MinEpochs, MaxEpochs);
-        var lr = ReferenceLearningRate * batch / ReferenceBatch * (data.Pretrained ? 0.1 : 1);
+        var lr = ReferenceLearningRate * batch / ReferenceBatch;
         var warmup = data.Items < 1_000 ? 0.5 : data.Items < 10_000 ? 0.4 : 0.3;
         return (baseline ?? new TrainOptions()) with
         {
@@ -52,6 +55,7 @@ public static class AutoRecipe
             WeightDecay = data.Pretrained ? 1e-4 : 5e-4,
             Flip = false,
             CropPadding = 0,
+            BatchNormRecalibration = "auto",
         };
     }
 
@@ -59,7 +63,8 @@ public static class AutoRecipe
     public static string Describe(TrainOptions o, int items) =>
         $"recipe auto for {items:N0} training examples: {o.Epochs} epochs, batch {o.BatchSize} " +
         $"({(long)RandomBatchSampler.Sizes(items, o.BatchSize).Count * o.Epochs:N0} steps), peak lr {o.LearningRate:G4}, " +
-        $"warm-up {o.Warmup ?? LearningRateSchedule.DefaultWarmup:P0}, weight decay {o.WeightDecay:G3}";
+        $"warm-up {o.Warmup ?? LearningRateSchedule.DefaultWarmup:P0}, weight decay {o.WeightDecay:G3}" +
+        (FineTuning.BackboneScale(o) is { } scale ? $", backbone lr {scale:G3} x the head's" : "");
 
     private static int FloorPowerOfTwo(int v) => v < 1 ? 1 : 1 << (31 - System.Numerics.BitOperations.LeadingZeroCount((uint)v));
 }

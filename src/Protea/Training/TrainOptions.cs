@@ -87,6 +87,25 @@ public sealed record TrainOptions
     /// <summary>Keep the training split's embedding index with the model (train.index), for predictions explained by nearest training items.</summary>
     public bool KeepIndex { get; init; }
 
+    /// <summary>
+    /// Which weights a run with held-out validation data ends with: "best" (the epoch with the highest
+    /// validation accuracy, ties to the lower validation loss; Stages/BestEpochKeeper) or "last".
+    /// </summary>
+    public string Keep { get; init; } = "best";
+
+    /// <summary>
+    /// Re-estimate BatchNorm statistics on the training data after training (Stages/BatchNormRecalibration):
+    /// "on", "off", or "auto" (on for runs of at most 2,000 optimiser steps). Off unless asked for or
+    /// chosen by the auto recipe.
+    /// </summary>
+    public string BatchNormRecalibration { get; init; } = "off";
+
+    /// <summary>
+    /// When fine-tuning pretrained weights (<see cref="Init"/>): the backbone's learning rate as a
+    /// fraction of the new head's (<see cref="LearningRate"/>); null: 0.1 (FineTuning). Not used without Init.
+    /// </summary>
+    public double? BackboneLearningRateScale { get; init; }
+
     public int Seed { get; init; }
     public int Threads { get; init; } = 2;
 }

@@ -71,6 +71,18 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
 
     public IValidationScorer Validation { get; init; } = new TorchValidationScorer();
 
+    /// <summary>
+    /// Watches the loss and stops a diverging run (<see cref="DivergenceGuard"/>); a host that restarts
+    /// such a run reads <see cref="DivergenceGuard.Tripped"/>.
+    /// </summary>
+    public DivergenceGuard Divergence { get; init; } = new();
+
+    /// <summary>
+    /// Whether the validation data may steer the run (choose the kept epoch, <see cref="TrainOptions.Keep"/>);
+    /// false when it is a test set that is only monitored.
+    /// </summary>
+    public bool ValidationSteers { get; init; } = true;
+
     /// <param name="train">Labelled training examples (unlabelled ones are ignored).</param>
     /// <param name="validation">Held-out examples evaluated after each epoch, or null.</param>
     /// <param name="runDir">Where checkpoints go (runDir/checkpoint), or null for none.</param>
@@ -88,13 +100,19 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
             .. Registry.Heads.Get(description.Head).Objectives?.Invoke(o) ?? []];
         var sampler = Sampler ?? BatchSamplers.For(o, labelled.ClassNames.Count, objectives);
         var needs = objectives.Aggregate(ObjectiveNeeds.Logits, (all, objective) => all | objective.Needs);
-        var stages = Stages ?? TrainingStages.For(description.Head, description.Architecture);
+        // The run's own stages first: the kept epoch is restored, then its BatchNorm statistics
+        // re-estimated, before a head's stage (NCM) fits to the final backbone.
+        using var keeper = o.Keep == "best" && ValidationSteers && validation is { Count: > 0 } ? new BestEpochKeeper() : null;
+        var recalibration = BatchNormRecalibration.Applies(o.BatchNormRecalibration, (long)sampler.BatchCount(labelled.Count, o.BatchSize) * o.Epochs)
+            ? new BatchNormRecalibration(o.BatchSize) : null;
+        IStage?[] own = [keeper, recalibration];
+        var stages = own.OfType<IStage>().Concat(Stages ?? TrainingStages.For(description.Head, description.Architecture)).ToList();
         var context = new StageContext(initial, labelled, normalization, o);
         foreach (var stage in stages) stage.BeforeTraining(context);
         var model = context.Model;
         // The network as it trains (NCM trains with its cosine stand-in), for the validation scorer.
         var trainingDescription = description with { Head = model.Head.Kind };
-        var groups = ParameterGroup.Assign(model, ParameterGroups, o);
+        var groups = ParameterGroup.Assign(model, FineTuning.Groups(o, ParameterGroups), o);
         if (groups.Count == 0)
             throw new ProteaException("every parameter of the model is frozen; there is nothing to train", "parameter_groups");
         // Objectives' own weights (contrastive projection heads): trained with the run, not part of the model.
@@ -127,6 +145,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         using var one = 1.ToScalar();
         var watch = Stopwatch.StartNew();
         long seen = 0;
+        Divergence.Reset();
         var toSee = (long)(o.Epochs - startEpoch) * n;
         float[]? validationLogits = null;
         for (var epoch = startEpoch; epoch < o.Epochs; epoch++)
@@ -160,6 +179,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
                     optimizer.ZeroGrad();
                     loss.backward();
                     optimizer.Step(lr, schedule.CyclesMomentum ? schedule.Momentum(step) : o.Momentum);
+                    Divergence.Step(loss.ToDouble(), epoch, step, labelled.ClassNames.Count, lr, o.LearningRate);
                     using (no_grad())
                     {
                         lossSum.add_(loss.detach().to(float64), one);
@@ -170,7 +190,6 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
                     {
                         lastReport = watch.Elapsed;
                         var running = lossSum.item<double>() / (b + 1);
-                        ThrowIfDiverged(running, epoch);
                         progress.Report(new TrainingProgress(epoch + 1, o.Epochs, b + 1, batches, running, watch.Elapsed,
                             Remaining(watch.Elapsed, seen, toSee)));
                     }
@@ -181,7 +200,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
                 foreach (var index in plan) index.Dispose();
             }
             var trainLoss = lossSum.item<double>() / batches;
-            ThrowIfDiverged(trainLoss, epoch);
+            Divergence.EpochEnd(trainLoss, epoch, (long)(epoch + 1) * batches - 1, labelled.ClassNames.Count, lr, o.LearningRate);
             var trainAccuracy = (double)correct.item<long>() / n;
             double? valLoss = null, valAccuracy = null;
             if (validation is { Count: > 0 })
@@ -207,10 +226,17 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         foreach (var stage in stages) stage.AfterTraining(context);
         var final = context.Model;
         final.eval();
-        // The last validation pass already scored the final model, unless a stage replaced it (NCM's head).
-        var finalValidationLogits = ReferenceEquals(final, model) ? validationLogits : null;
+        // The last validation pass already scored the final model, unless a stage replaced it (NCM's head),
+        // put back an earlier epoch's weights or re-estimated the BatchNorm statistics.
+        var finalValidationLogits = ReferenceEquals(final, model) && keeper is not { Restored: true } && recalibration is not { Ran: true }
+            ? validationLogits : null;
         return new TrainingResult(new ModelBundle(description with { Head = final.Head.Kind }, final), history, trainSeconds,
-            seen / Math.Max(trainSeconds, 1e-9), finalValidationLogits);
+            seen / Math.Max(trainSeconds, 1e-9), finalValidationLogits)
+        {
+            KeptEpoch = keeper?.KeptEpoch ?? history.LastOrDefault()?.Epoch,
+            KeptBy = keeper?.KeptEpoch is not null ? "best validation accuracy" : "last epoch",
+            BatchNormRecalibrated = recalibration is { Ran: true },
+        };
     }
 
     internal static void Validate(TrainOptions o, Dataset train)
@@ -218,6 +244,9 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         if (o.Epochs < 1) throw new ProteaException($"the number of epochs must be at least 1, not {o.Epochs}", "epochs");
         if (o.BatchSize < 2) throw new ProteaException($"batch size {o.BatchSize} is too small: BatchNorm needs at least 2 examples per batch", "batch_size");
         if (o.LearningRate <= 0 || !double.IsFinite(o.LearningRate)) throw new ProteaException($"learning rate {o.LearningRate} must be a positive number", "learning_rate");
+        if (o.Keep is not ("best" or "last")) throw new ProteaException($"which weights to keep, '{o.Keep}', is not known; known: best, last", "keep");
+        BatchNormRecalibration.Applies(o.BatchNormRecalibration, 0);
+        FineTuning.Check(o);
         var labelled = train.Labels.Count(l => l >= 0);
         if (labelled < 2)
             throw new ProteaException($"{train.Source}: {labelled} labelled training example{(labelled == 1 ? "" : "s")}; training needs at least 2", "data");
@@ -276,8 +305,9 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
 
     private static string Describe(InputKind kind, long[] shape) => $"{kind.ToString().ToLowerInvariant()} [{string.Join(", ", shape)}]";
 
+    /// <summary>The options as model.json's recipe record, with the fine-tuning backbone scale as it was applied.</summary>
     private static System.Text.Json.Nodes.JsonObject Recipe(TrainOptions o) =>
-        System.Text.Json.JsonSerializer.SerializeToNode(o, IO.ProteaJson.Options)!.AsObject();
+        System.Text.Json.JsonSerializer.SerializeToNode(o with { BackboneLearningRateScale = FineTuning.BackboneScale(o) }, IO.ProteaJson.Options)!.AsObject();
 
     internal static IOptimizer CreateOptimizer(TrainOptions o, IReadOnlyList<OptimizerGroup> groups) => o.Optimizer switch
     {
@@ -355,10 +385,4 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
 
     private static TimeSpan? Remaining(TimeSpan elapsed, long done, long total) =>
         done == 0 ? null : TimeSpan.FromSeconds(elapsed.TotalSeconds / done * Math.Max(0, total - done));
-
-    private static void ThrowIfDiverged(double loss, int epoch)
-    {
-        if (!double.IsFinite(loss))
-            throw new ProteaException($"training diverged in epoch {epoch + 1}: the loss is {loss}; lower the learning rate or check the input data for extreme values", "learning_rate");
-    }
 }

@@ -8,4 +8,14 @@ namespace Protea.Training;
 /// model's logits on the validation data when the last epoch's validation pass computed them.
 /// </summary>
 public sealed record TrainingResult(ModelBundle Bundle, IReadOnlyList<EpochRecord> Epochs, double TrainSeconds, double ExamplesPerSecond,
-    float[]? FinalValidationLogits = null);
+    float[]? FinalValidationLogits = null)
+{
+    /// <summary>The epoch (1-based) whose weights the model holds: the best one by validation, or the last.</summary>
+    public int? KeptEpoch { get; init; }
+
+    /// <summary>Why that epoch: "best validation accuracy" or "last epoch".</summary>
+    public string KeptBy { get; init; } = "last epoch";
+
+    /// <summary>Whether BatchNorm statistics were re-estimated on the training data after training.</summary>
+    public bool BatchNormRecalibrated { get; init; }
+}

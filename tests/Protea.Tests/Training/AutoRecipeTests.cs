@@ -10,7 +10,7 @@ public sealed class AutoRecipeTests
     // Hand-checked: batch = pow2floor(n/8) within [16, 128] (64 above 3x64x64), at most pow2floor(n);
     // steps/epoch from RandomBatchSampler (a remainder under half a batch joins the last batch);
     // epochs = ceil(clamp(100 * classes, 500, 2000) / steps per epoch) within [4, 300];
-    // lr = 0.1 * batch / 128 (x 0.1 pretrained); warm-up 0.5 / 0.4 / 0.3 below 1,000 / 10,000 items.
+    // lr = 0.1 * batch / 128 (the new head's when pretrained: the backbone gets a tenth, FineTuning); warm-up 0.5 / 0.4 / 0.3 below 1,000 / 10,000 items.
     [Theory]
     // The folder: 1,100 RGB 32x32 images, 10 classes. 1100/8 = 137 -> 128; 8 full batches + 76 (>= 64) = 9 steps; ceil(1000/9) = 112.
     [InlineData(1100, 10, new long[] { 3, 32, 32 }, "resnet18", false, 112, 128, 0.1, 0.4, 5e-4)]
@@ -21,7 +21,7 @@ public sealed class AutoRecipeTests
     // Ten items: 1 -> 16, but at most pow2floor(10) = 8; 1 step; 500 epochs capped at 300.
     [InlineData(10, 2, new long[] { 2 }, "mlp", false, 300, 8, 0.00625, 0.5, 5e-4)]
     // Fine-tuning on 224x224: 625 -> 512 -> cap 64; 78 full + 8 (merged) = 78 steps; 20 classes -> 2000 steps; ceil(2000/78) = 26.
-    [InlineData(5000, 20, new long[] { 3, 224, 224 }, "resnet18", true, 26, 64, 0.005, 0.4, 1e-4)]
+    [InlineData(5000, 20, new long[] { 3, 224, 224 }, "resnet18", true, 26, 64, 0.05, 0.4, 1e-4)]
     public void Choose_GivesTheHandCheckedValues(int items, int classes, long[] shape, string arch, bool pretrained,
         int epochs, int batch, double lr, double warmup, double weightDecay)
     {
