@@ -47,6 +47,12 @@ internal static class CliFlags
         ["unknown_data"] = "--unknown",
         ["unknown_classes"] = "--unknown-classes",
         ["out"] = "--out",
+        ["k_criterion"] = "--k-criterion",
+        ["hide_labels_of"] = "--hide-labels-of",
+        ["labelled_fraction"] = "--labelled-fraction",
+        ["truth"] = "--truth",
+        ["restarts"] = "--restarts",
+        ["iterations"] = "--iterations",
     };
 
     /// <summary>"--arch: architecture 'vgg' is not known; ..." for a field the CLI sets, else the message as it is.</summary>
