@@ -6,6 +6,7 @@ using Protea.Bench;
 //   infer --model DIR --engine E --threads T   throughput at batch 1000 and latency at batch 1 on the test set
 //   profile --threads T                    where a training step of the reference cnn spends its time
 //   conv-layout --threads T                single convolutions channels-last vs NCHW (errors, times, guard decisions)
+//   kmeans --file X.f32 --dim D [--labels L.i64] --k K --iterations I --repeats R --threads T   semi-supervised k-means timing
 var command = args.FirstOrDefault() ?? "";
 string Arg(string name, string fallback) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback;
 var threads = int.Parse(Arg("--threads", "2"));
@@ -15,6 +16,8 @@ object result = command switch
     "infer" => InferenceBenchmark.Measure(Arg("--model", "runs/bench"), Arg("--engine", "onnx"), threads),
     "profile" => TrainingProfile.Measure(threads),
     "conv-layout" => ConvLayoutReport.Measure(threads),
-    _ => throw new ArgumentException("usage: Protea.Bench gemm|infer|profile|conv-layout [--model DIR] [--engine torch|onnx] [--threads T]"),
+    "kmeans" => KMeansBenchmark.Measure(Arg("--file", "x.f32"), int.Parse(Arg("--dim", "128")), args.Contains("--labels") ? Arg("--labels", "") : null,
+        int.Parse(Arg("--k", "10")), int.Parse(Arg("--iterations", "20")), int.Parse(Arg("--repeats", "3")), threads),
+    _ => throw new ArgumentException("usage: Protea.Bench gemm|infer|profile|conv-layout|kmeans [--model DIR] [--engine torch|onnx] [--threads T]"),
 };
 Console.WriteLine(JsonSerializer.Serialize(result, Protea.IO.ProteaJson.Compact));

@@ -59,8 +59,8 @@ public static class SemiSupervisedKMeans
         KMeansResult? best = null;
         for (var restart = 0; restart < o.Restarts; restart++)
         {
-            using var generator = new Generator().manual_seed(o.Seed * 1000L + restart);
-            var centroids = PlusPlus(candidates, classMeans, seeded, k, generator);
+            var random = new Random(o.Seed * 1000 + restart);
+            var centroids = PlusPlus(candidates, classMeans, seeded, k, random);
             var (assign, inertia, iterations) = Lloyd(data, squaredNorms, fixedLabels, isLabelled, centroids, o.MaxIterations, threshold);
             if (best is null || inertia < best.Inertia)
             {
@@ -72,32 +72,41 @@ public static class SemiSupervisedKMeans
     }
 
     /// <summary>k-means++ for the clusters not in <paramref name="seeded"/>: D² sampling among <paramref name="candidates"/>.</summary>
-    private static Tensor PlusPlus(Tensor candidates, Tensor classMeans, int[] seeded, int k, Generator generator)
+    private static Tensor PlusPlus(Tensor candidates, Tensor classMeans, int[] seeded, int k, Random random)
     {
         var centroids = classMeans.clone();
+        var norms = candidates.square().sum(1);
         var isSeeded = new bool[k];
         foreach (var c in seeded) isSeeded[c] = true;
         Tensor? nearest = null; // squared distance of each candidate to its nearest chosen centroid
         foreach (var c in seeded)
-            nearest = Closer(nearest, candidates, centroids[c]);
+            nearest = Closer(nearest, candidates, norms, centroids[c]);
         for (var c = 0; c < k; c++)
         {
             if (isSeeded[c]) continue;
-            long pick;
-            var weights = nearest?.clamp_min(0);
-            if (weights is null || weights.sum().ToDouble() <= 0)
-                pick = randint(candidates.shape[0], [1], generator: generator).ToInt64();
-            else
-                pick = weights.to(float64).multinomial(1, generator: generator).ToInt64();
+            var pick = Sample(nearest, (int)candidates.shape[0], random);
             centroids[c] = candidates[pick];
-            nearest = Closer(nearest, candidates, centroids[c]);
+            nearest = Closer(nearest, candidates, norms, centroids[c]);
         }
         return centroids;
     }
 
-    private static Tensor Closer(Tensor? nearest, Tensor candidates, Tensor centroid)
+    /// <summary>An index drawn with probability proportional to <paramref name="weights"/> (uniform when there are none or all are 0).</summary>
+    private static long Sample(Tensor? weights, int count, Random random)
     {
-        var d = (candidates - centroid.unsqueeze(0)).square().sum(1);
+        if (weights is null) return random.Next(count);
+        using var scope = NewDisposeScope();
+        var cumulative = weights.clamp_min(0).to(float64).cumsum(0);
+        var total = cumulative[-1].ToDouble();
+        if (!(total > 0)) return random.Next(count);
+        using var target = tensor(new[] { random.NextDouble() * total }, float64);
+        return Math.Min(searchsorted(cumulative, target, right: true).ToInt64(), count - 1);
+    }
+
+    private static Tensor Closer(Tensor? nearest, Tensor candidates, Tensor norms, Tensor centroid)
+    {
+        // ||x||² − 2 x·c + ||c||², one matrix-vector product.
+        var d = candidates.mv(centroid).mul_(-2).add_(norms).add_(centroid.square().sum());
         return nearest is null ? d : minimum(nearest, d);
     }
 
