@@ -47,6 +47,7 @@ internal static class CliFlags
         ["unknown_data"] = "--unknown",
         ["unknown_classes"] = "--unknown-classes",
         ["out"] = "--out",
+        ["shrinkage"] = "--shrinkage",
         ["k_criterion"] = "--k-criterion",
         ["hide_labels_of"] = "--hide-labels-of",
         ["labelled_fraction"] = "--labelled-fraction",
