@@ -7,6 +7,7 @@ using Protea.Bench;
 //   profile --threads T                    where a training step of the reference cnn spends its time
 //   search --items N --dim D --queries Q --threads T   exact search (top 10) on random unit vectors
 //   conv-layout --threads T                single convolutions channels-last vs NCHW (errors, times, guard decisions)
+//   kmeans --file X.f32 --dim D [--labels L.i64] --k K --iterations I --repeats R --threads T   semi-supervised k-means timing
 var command = args.FirstOrDefault() ?? "";
 string Arg(string name, string fallback) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback;
 var threads = int.Parse(Arg("--threads", "2"));
@@ -17,6 +18,8 @@ object result = command switch
     "profile" => TrainingProfile.Measure(threads),
     "conv-layout" => ConvLayoutReport.Measure(threads),
     "search" => SearchBenchmark.Measure(int.Parse(Arg("--items", "60000")), int.Parse(Arg("--dim", "128")), int.Parse(Arg("--queries", "10000")), threads),
-    _ => throw new ArgumentException("usage: Protea.Bench gemm|infer|profile|conv-layout|search [--model DIR] [--engine torch|onnx] [--threads T]"),
+    "kmeans" => KMeansBenchmark.Measure(Arg("--file", "x.f32"), int.Parse(Arg("--dim", "128")), args.Contains("--labels") ? Arg("--labels", "") : null,
+        int.Parse(Arg("--k", "10")), int.Parse(Arg("--iterations", "20")), int.Parse(Arg("--repeats", "3")), threads),
+    _ => throw new ArgumentException("usage: Protea.Bench gemm|infer|profile|conv-layout|search|kmeans [--model DIR] [--engine torch|onnx] [--threads T]"),
 };
 Console.WriteLine(JsonSerializer.Serialize(result, Protea.IO.ProteaJson.Compact));

@@ -94,6 +94,13 @@ internal static class CliFlags
         ["teen_alpha"] = "--teen-alpha",
         ["teen_temperature"] = "--teen-temperature",
         ["name"] = "--name",
+        ["shrinkage"] = "--shrinkage",
+        ["k_criterion"] = "--k-criterion",
+        ["hide_labels_of"] = "--hide-labels-of",
+        ["labelled_fraction"] = "--labelled-fraction",
+        ["truth"] = "--truth",
+        ["restarts"] = "--restarts",
+        ["iterations"] = "--iterations",
     };
 
     /// <summary>"--arch: architecture 'vgg' is not known; ..." for a field the CLI sets, else the message as it is.</summary>

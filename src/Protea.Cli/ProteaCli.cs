@@ -83,6 +83,7 @@ public static class ProteaCli
             [SearchCommand.Create(console)] = SearchCommand.Examples,
             [CalibrateUnknownCommand.Create(console)] = CalibrateUnknownCommand.Examples,
             [UnknownCommand.Create(console)] = UnknownCommand.Examples,
+            [DiscoverCommand.Create(console)] = DiscoverCommand.Examples,
             [QuickstartCommand.Create(console)] = QuickstartCommand.Examples,
             [LrFindCommand.Create(console)] = LrFindCommand.Examples,
             [MakeBagsCommand.Create(console)] = MakeBagsCommand.Examples,

@@ -22,6 +22,7 @@ public static class CalibrateUnknownCommand
     private static readonly Option<string> Scorer = new("--scorer") { Description = $"Unknown scorer: {string.Join(" | ", UnknownScorers.Names)} (default {UnknownScorers.Default}: needs no statistics, works with every head)", DefaultValueFactory = _ => UnknownScorers.Default };
     private static readonly Option<double> Temperature = new("--temperature") { Description = "Energy temperature T in −T·logsumexp(logits/T)", DefaultValueFactory = _ => 1.0 };
     private static readonly Option<int> K = new("--k") { Description = "knn: distance to the k-th nearest training embedding", DefaultValueFactory = _ => 50 };
+    private static readonly Option<double?> Shrinkage = new("--shrinkage") { Description = "mahalanobis: covariance shrinkage towards a scaled identity, 0-1 (default: the Ledoit-Wolf estimate)" };
     private static readonly Option<string> Engine = new("--engine") { Description = "torch | onnx | auto", DefaultValueFactory = _ => "auto" };
     private static readonly Option<int> Threads = new("--threads") { Description = "CPU threads", DefaultValueFactory = _ => Environment.ProcessorCount };
     private static readonly Option<bool> Json = new("--json") { Description = "Print one JSON object: scorer, threshold, fit_examples, held_out_examples, held_out_split, known_kept" };
@@ -29,7 +30,7 @@ public static class CalibrateUnknownCommand
     public static Command Create(CliConsole console)
     {
         var command = new Command("calibrate-unknown", "Fit an unknown-input scorer on the model's training data and set its threshold so 95 % of held-out known items (the data's test split, else 20 % of its training data) count as known; saved in the model folder, used by `protea predict`.")
-        { Model, Data, Label, Id, Classes, Scorer, Temperature, K, Engine, Threads, Json };
+        { Model, Data, Label, Id, Classes, Scorer, Temperature, K, Shrinkage, Engine, Threads, Json };
         command.SetAction(p =>
         {
             var scorer = UnknownScorers.Check(p.GetValue(Scorer));
@@ -38,7 +39,7 @@ public static class CalibrateUnknownCommand
             HostSetup.SetTorchThreads(p.GetValue(Threads));
             var spec = DataSpec.Parse(p.GetValue(Data)!, new DataSpecOptions { LabelColumn = p.GetValue(Label), IdColumn = p.GetValue(Id), Classes = p.GetValue(Classes) });
             var result = UnknownCalibration.Calibrate(modelDir, spec, scorer,
-                new UnknownScorerOptions { Temperature = p.GetValue(Temperature), K = p.GetValue(K) }, choice, p.GetValue(Threads));
+                new UnknownScorerOptions { Temperature = p.GetValue(Temperature), K = p.GetValue(K), Shrinkage = p.GetValue(Shrinkage) }, choice, p.GetValue(Threads));
             if (p.GetValue(Json)) console.WriteJson(result);
             else console.Out.WriteLine($"{modelDir}: unknown scorer {result.Scorer}, threshold {result.Threshold:G6} " +
                 $"(keeps {result.KnownKept:P1} of {result.HeldOutExamples} held-out known items, {result.HeldOutSplit} split; fitted on {result.FitExamples})");

@@ -22,6 +22,7 @@ public static class UnknownCommand
     private static readonly Option<string?> Out = new("--out") { Description = "Folder for unknown-scores.png (score histograms) and unknown.json" };
     private static readonly Option<double> Temperature = new("--temperature") { Description = "Energy temperature", DefaultValueFactory = _ => 1.0 };
     private static readonly Option<int> K = new("--k") { Description = "knn: the neighbour whose distance is the score", DefaultValueFactory = _ => 50 };
+    private static readonly Option<double?> Shrinkage = new("--shrinkage") { Description = "mahalanobis: covariance shrinkage towards a scaled identity, 0-1 (default: the Ledoit-Wolf estimate)" };
     private static readonly Option<string> Engine = new("--engine") { Description = "torch | onnx | auto", DefaultValueFactory = _ => "auto" };
     private static readonly Option<int> Threads = new("--threads") { Description = "CPU threads", DefaultValueFactory = _ => Environment.ProcessorCount };
     private static readonly Option<bool> Json = new("--json") { Description = "Print one JSON object with every scorer's metrics" };
@@ -33,7 +34,7 @@ public static class UnknownCommand
     public static Command Create(CliConsole console)
     {
         var command = new Command("unknown", "Compare the unknown-input scorers (msp, max-logit, energy, mahalanobis, knn, prototype) on known against unknown data: AUROC, AUPR-in, AUPR-out, FPR at 95 % TPR, and score histograms.")
-        { Model, Known, KnownClasses, Unknown, UnknownClasses, Label, Out, Temperature, K, Engine, Threads, Json };
+        { Model, Known, KnownClasses, Unknown, UnknownClasses, Label, Out, Temperature, K, Shrinkage, Engine, Threads, Json };
         command.SetAction(p =>
         {
             var choice = InferenceEngines.ParseChoice(p.GetValue(Engine));
@@ -41,7 +42,7 @@ public static class UnknownCommand
             HostSetup.SetTorchThreads(p.GetValue(Threads));
             var known = UnknownBenchmark.Renamed("known", () => DataSpec.Parse(p.GetValue(Known)!, new DataSpecOptions { LabelColumn = p.GetValue(Label), Classes = p.GetValue(KnownClasses) }));
             var unknown = UnknownBenchmark.Renamed("unknown", () => DataSpec.Parse(p.GetValue(Unknown)!, new DataSpecOptions { LabelColumn = p.GetValue(Label), Classes = p.GetValue(UnknownClasses) }));
-            var result = UnknownBenchmark.Run(modelDir, known, unknown, new UnknownScorerOptions { Temperature = p.GetValue(Temperature), K = p.GetValue(K) }, choice, p.GetValue(Threads));
+            var result = UnknownBenchmark.Run(modelDir, known, unknown, new UnknownScorerOptions { Temperature = p.GetValue(Temperature), K = p.GetValue(K), Shrinkage = p.GetValue(Shrinkage) }, choice, p.GetValue(Threads));
             var lines = result.Scorers.Select(s => new ScorerLine(s.Scorer, s.Metrics.Auroc, s.Metrics.AuprIn, s.Metrics.AuprOut, s.Metrics.FprAt95Tpr)).ToList();
             string? plot = null;
             var output = new UnknownOutput(modelDir, result.Engine, result.Known, result.Unknown, result.FitExamples, result.KnownExamples, result.UnknownExamples, lines, plot);

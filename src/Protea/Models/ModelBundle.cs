@@ -19,6 +19,9 @@ public sealed class ModelBundle(ModelDescription description, Classifier model) 
     public ModelDescription Description { get; } = Complete(description, model);
     public Classifier Model { get; } = model;
 
+    /// <summary>The folder <see cref="Load"/> read this bundle from, or null for a bundle built in memory.</summary>
+    public string? LoadedFrom { get; private init; }
+
     public static string WeightsPath(string dir) => Path.Combine(dir, WeightsFile);
     public static string DescriptionPath(string dir) => Path.Combine(dir, DescriptionFile);
 
@@ -28,10 +31,31 @@ public sealed class ModelBundle(ModelDescription description, Classifier model) 
         Directory.CreateDirectory(dir);
         SafeTensors.Write(WeightsPath(dir), Model.state_dict(),
             new Dictionary<string, string> { ["format"] = "pt", ["protea_format_version"] = Description.FormatVersion.ToString() });
-        // A calibrated unknown scorer belongs to the folder it was calibrated in (its statistics file stays there);
-        // so does a kept training index (train.index), which new weights would make stale anyway.
-        var described = Description with { WeightsSha256 = WeightsSha256(dir), Unknown = null, TrainingIndex = null };
+        // A calibrated unknown scorer stays valid only for the weights it was calibrated with: it is kept
+        // (its statistics file copied along) when the weights saved are those the bundle was loaded with.
+        // A kept training index (train.index) belongs to the folder it was built in and is dropped.
+        var sha = WeightsSha256(dir);
+        var unknown = KeepsUnknown(dir, sha) ? Description.Unknown : null;
+        var described = Description with { WeightsSha256 = sha, Unknown = unknown, TrainingIndex = null };
         AtomicFile.WriteAllText(DescriptionPath(dir), JsonSerializer.Serialize(described, ProteaJson.Options));
+    }
+
+    private bool KeepsUnknown(string dir, string sha)
+    {
+        if (Description.Unknown is not { } unknown || LoadedFrom is null || Description.WeightsSha256 is not { } loaded
+            || !string.Equals(loaded, sha, StringComparison.OrdinalIgnoreCase))
+            return false;
+        if (unknown.TensorsSha256 is null) return true;
+        var source = Discovery.UnknownDetector.TensorsPath(LoadedFrom);
+        var target = Discovery.UnknownDetector.TensorsPath(dir);
+        if (!File.Exists(source)) return false;
+        if (Path.GetFullPath(source) != Path.GetFullPath(target))
+            AtomicFile.Write(target, stream =>
+            {
+                using var from = File.OpenRead(source);
+                from.CopyTo(stream);
+            });
+        return true;
     }
 
     /// <summary>Lower-case hex SHA-256 of DIR/model.safetensors (about 0.1 s for ResNet-18's 45 MB).</summary>
@@ -118,7 +142,7 @@ public sealed class ModelBundle(ModelDescription description, Classifier model) 
             throw;
         }
         model.eval();
-        return new ModelBundle(description, model);
+        return new ModelBundle(description, model) { LoadedFrom = dir };
     }
 
     /// <summary>Copies tensors into the module's state, refusing a missing, unexpected or mis-shaped tensor.</summary>
