@@ -76,7 +76,6 @@ internal static class CliFlags
         ["format"] = "--format",
         ["index"] = "--index",
         ["scorer"] = "--scorer",
-        ["temperature"] = "--temperature",
         ["k"] = "--k",
         ["known_data"] = "--known",
         ["known_classes"] = "--known-classes",

@@ -137,10 +137,10 @@ public sealed class ContrastiveTrainingTests
         using var dir = new TempDir();
         var csv = dir.File("iris.csv");
         File.Copy(TestData.IrisCsv, csv);
-        var r = CliRunner.Run("train", "--data", csv, "--label", "species", "--arch", "mlp", "--epochs", "1", "--objective", "triplet",
+        var r = CliRunner.Run("train", "--data", csv, "--label", "species", "--arch", "mlp", "--epochs", "1", "--objective", "arcface",
             "--out", dir.File("run"), "--threads", "2");
         Assert.Equal(2, r.ExitCode);
-        Assert.Contains("--objective: objective 'triplet' is not known", r.Stderr);
+        Assert.Contains("--objective: objective 'arcface' is not known", r.Stderr);
         Assert.Single(r.Stderr.Trim().Split('\n'));
     }
 }
