@@ -56,6 +56,7 @@ internal static class CliFlags
         ["unknown_data"] = "--unknown",
         ["unknown_classes"] = "--unknown-classes",
         ["out"] = "--out",
+        ["explain"] = "--explain",
     };
 
     /// <summary>"--arch: architecture 'vgg' is not known; ..." for a field the CLI sets, else the message as it is.</summary>

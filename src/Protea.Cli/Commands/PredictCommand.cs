@@ -11,6 +11,7 @@ public static class PredictCommand
         protea predict --model runs/quickstart shoe.png shirt.jpg
         protea predict --model runs/quickstart --top 5 --json images/*.png
         protea predict --model runs/iris flowers.csv --json
+        protea predict --model runs/parts --explain --out panels shoe.png
         """;
 
     private static readonly Option<string> Model = new("--model") { Description = "Model folder", Required = true };
@@ -20,6 +21,7 @@ public static class PredictCommand
     private static readonly Option<int> Threads = new("--threads") { Description = "CPU threads", DefaultValueFactory = _ => Environment.ProcessorCount };
     private static readonly Option<bool> Json = new("--json") { Description = "Print one JSON object" };
     private static readonly Option<bool> Explain = new("--explain") { Description = "Parts models: list the prototypes that drove each decision (similarity, contribution to the logit, its share, the most activated patch and the training patch the prototype came from)" };
+    private static readonly Option<string?> Out = new("--out") { Description = "With --explain: a folder for one PNG panel per input (the input under each top prototype's heat map beside the prototype's source patch)" };
 
     /// <summary>What `--json` prints per prototype behind a decision (the heat map is left out).</summary>
     public sealed record EvidenceLine(int Prototype, string Class, double Similarity, double Contribution, double Share, int[] Box, string? SourceItem, int[]? SourceBox);
@@ -41,7 +43,7 @@ public static class PredictCommand
     public static Command Create(CliConsole console)
     {
         var command = new Command("predict", "Classify images (or CSV rows) with a saved model and list the most likely classes; a model calibrated with `protea calibrate-unknown` also says whether each input is unknown, with its score.")
-        { Model, Files, Top, Engine, Threads, Json, Explain };
+        { Model, Files, Top, Engine, Threads, Json, Explain, Out };
         command.SetAction(p =>
         {
             var modelDir = p.GetValue(Model)!;
@@ -49,17 +51,19 @@ public static class PredictCommand
             ClassProbabilities.CheckTop(top);
             var choice = InferenceEngines.ParseChoice(p.GetValue(Engine));
             HostSetup.SetTorchThreads(p.GetValue(Threads));
-            using var predictor = Predictor.Open(modelDir, choice, p.GetValue(Threads));
+            var outDir = p.GetValue(Out);
+            if (outDir is not null && !p.GetValue(Explain))
+                throw new ProteaException("a folder for explanation panels was given without asking for explanations", "explain");
+            using var predictor = Predictor.Open(modelDir, choice, p.GetValue(Threads), explain: p.GetValue(Explain) ? Protea.Prototypes.PrototypeExplainer.DefaultTop : 0);
             if (predictor.PassedOverExport) HostSetup.NoteStaleExport(console, modelDir);
             var files = p.GetValue(Files)!;
-            var explained = p.GetValue(Explain)
-                ? Protea.Prototypes.PrototypeExplainer.ExplainFiles(modelDir, files, onnx: predictor.EngineName == "onnx", threads: p.GetValue(Threads))
-                : null;
-            var predictions = predictor.PredictFiles(files, top)
-                .Select((pr, i) => new PredictionLine(pr.Input, pr.Class, pr.Probability, pr.Top)
+            var results = predictor.PredictFiles(files, top);
+            if (outDir is not null) WritePanels(predictor, results, files, outDir);
+            var predictions = results
+                .Select(pr => new PredictionLine(pr.Input, pr.Class, pr.Probability, pr.Top)
                 {
                     Unknown = pr.IsUnknown, UnknownScore = pr.UnknownScore,
-                    Evidence = explained?[i].Top.Select(e => new EvidenceLine(e.Prototype, e.ClassName, e.Similarity, e.Contribution, e.Share,
+                    Evidence = pr.Evidence?.OfType<Protea.Prototypes.PrototypeEvidence>().Select(e => new EvidenceLine(e.Prototype, e.ClassName, e.Similarity, e.Contribution, e.Share,
                         [e.ActivatedBox.X0, e.ActivatedBox.Y0, e.ActivatedBox.X1, e.ActivatedBox.Y1], e.Source?.ItemId,
                         e.Source is { } s ? [s.Box.X0, s.Box.Y0, s.Box.X1, s.Box.Y1] : null)).ToList(),
                 }).ToList();
@@ -73,5 +77,21 @@ public static class PredictCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>PanelFile(i, path): the panel of input i in the --out folder.</summary>
+    public static string PanelFile(int index, string input) => $"panel_{index + 1:D3}_{Path.GetFileNameWithoutExtension(input)}.png";
+
+    private static void WritePanels(Predictor predictor, IReadOnlyList<Prediction> results, IReadOnlyList<string> files, string outDir)
+    {
+        var shape = predictor.Description.InputShape;
+        var (c, h, w) = ((int)shape[0], (int)shape[1], (int)shape[2]);
+        Directory.CreateDirectory(outDir);
+        for (var i = 0; i < results.Count; i++)
+        {
+            var pixels = new byte[c * h * w];
+            Protea.Data.ImageDecoder.DecodeInto(files[i], c, h, w, pixels);
+            Protea.Prototypes.PrototypePanel.Write(results[i], pixels, c, Path.Combine(outDir, PanelFile(i, files[i])));
+        }
     }
 }

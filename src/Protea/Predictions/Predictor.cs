@@ -52,6 +52,39 @@ public sealed class Predictor : IDisposable
         }
     }
 
+    /// <summary>
+    /// As <see cref="Open(string, EngineChoice, int)"/>; with <paramref name="explain"/> &gt; 0 every
+    /// prediction also carries that many pieces of <see cref="Prediction.Evidence"/>: for a parts model,
+    /// the prototypes that contributed most to its class (<see cref="Prototypes.PrototypeEvidence"/>),
+    /// computed on the same engine. A model without prototypes is refused.
+    /// </summary>
+    public static Predictor Open(string modelDir, EngineChoice engine, int threads, int explain)
+    {
+        var predictor = Open(modelDir, engine, threads);
+        if (explain <= 0) return predictor;
+        try
+        {
+            return new Predictor(predictor, new Prototypes.PrototypeEvidenceSource(modelDir, predictor.EngineName == "onnx", explain, threads));
+        }
+        catch
+        {
+            predictor.Dispose();
+            throw;
+        }
+    }
+
+    // Takes over another predictor's engine and unknown detector, adding an evidence source.
+    private Predictor(Predictor from, IEvidenceSource evidence) : this(from.engine, from.ownsEngine)
+    {
+        PassedOverExport = from.PassedOverExport;
+        Unknown = from.Unknown;
+        BatchSize = from.BatchSize;
+        Evidence = evidence;
+    }
+
+    /// <summary>What fills each prediction's <see cref="Prediction.Evidence"/>, or null: none. The predictor disposes it.</summary>
+    public IEvidenceSource? Evidence { get; init; }
+
     public ModelDescription Description => engine.Description;
 
     /// <summary>The engine that runs the model: "torch" or "onnx".</summary>
@@ -143,6 +176,7 @@ public sealed class Predictor : IDisposable
         var output = InferenceEngines.RunAll(engine, inputs, BatchSize, cancellation);
         var classes = Description.ClassNames;
         var unknown = Unknown?.Detect(output);
+        var evidence = Evidence?.Explain(inputs);
         var predictions = new Prediction[output.Count];
         for (var i = 0; i < predictions.Length; i++)
         {
@@ -151,6 +185,7 @@ public sealed class Predictor : IDisposable
             {
                 UnknownScore = unknown?[i].Score,
                 IsUnknown = unknown?[i].IsUnknown,
+                Evidence = evidence?[i],
             };
         }
         return predictions;
@@ -171,6 +206,7 @@ public sealed class Predictor : IDisposable
 
     public void Dispose()
     {
+        Evidence?.Dispose();
         Unknown?.Dispose();
         if (ownsEngine) engine.Dispose();
     }

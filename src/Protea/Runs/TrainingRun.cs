@@ -31,7 +31,11 @@ public static class TrainingRun
     public sealed record Result(
         string OutDir, string DataSource, string EvaluatedOn, EvaluationReport Metrics,
         IReadOnlyList<EpochRecord> Epochs, double TrainSeconds, double TrainExamplesPerSecond, double WallSeconds,
-        int TrainCount, int ValidationCount, int TestCount);
+        int TrainCount, int ValidationCount, int TestCount)
+    {
+        /// <summary>A parts model's prototypes after push and hygiene (how many remain per class), or null for other heads.</summary>
+        public string? PrototypesPerClass { get; init; }
+    }
 
     /// <summary>
     /// The default unknown scorer (energy, which needs no statistics), its threshold set at 95 % TPR on
@@ -104,7 +108,10 @@ public static class TrainingRun
                 CalibrateUnknown(outDir, ReferenceEquals(evalSet, heldOut) ? logits
                     : ClassifierInference.Logits(bundle.Model, bundle.Description.Normalization, heldOut.Inputs), heldOut.Count, described.NumClasses);
             var result = new Result(outDir, spec.ToString(), evaluatedOn, metrics, training.Epochs, training.TrainSeconds,
-                training.ExamplesPerSecond, wall.Elapsed.TotalSeconds, train.Count, heldOut?.Count ?? 0, splits.Test?.Count ?? 0);
+                training.ExamplesPerSecond, wall.Elapsed.TotalSeconds, train.Count, heldOut?.Count ?? 0, splits.Test?.Count ?? 0)
+            {
+                PrototypesPerClass = (bundle.Model.Head as Models.PartsHead)?.Summary?.PerClassLine(described.ClassNames),
+            };
             WriteOutputs(result, options, described.TrainedOn, monitored: heldOut is not null ? "validation" : "test");
             return result;
         }
@@ -140,6 +147,7 @@ public static class TrainingRun
                     ? "none for correctness (channels-last verified for every convolution)"
                     : "channels-last wrong on this CPU: " + string.Join("; ", platform.ConvNchwFallbacks)),
                 new("convolutions in NCHW for speed", platform.ConvNchwForSpeed.Count == 0 ? "none" : string.Join("; ", platform.ConvNchwForSpeed)),
+                .. r.PrototypesPerClass is { } prototypes ? [new KeyValuePair<string, string>("prototypes per class", prototypes)] : Array.Empty<KeyValuePair<string, string>>(),
             ],
         });
     }
