@@ -202,10 +202,14 @@ public sealed class PartsHead : Head
             return new PartsHead(ctx.Channels, ctx.NumClasses, dim, classes.Select(c => (int)c!).ToArray(), sources)
             {
                 gallerySha256 = (string?)config["pictures_sha256"],
+                Summary = config["training"] is JsonObject t ? ReadSummary(t) : null,
             };
         }
         return PerClass(ctx.Channels, ctx.NumClasses, dim, (int?)config?["prototypes_per_class"] ?? new PartsOptions().PrototypesPerClass);
     }
+
+    private static PartsTrainingSummary ReadSummary(JsonObject t) => new((int)t["pushed"]!, (int)t["distinct_after_push"]!, (int)t["merged"]!, (int)t["pruned"]!,
+        t["per_class"]!.AsArray().Select(c => (int)c!).ToArray(), (double)t["push_seconds"]!, (double)t["last_layer_seconds"]!);
 
     private static PrototypeSource? ReadSource(JsonNode? node) => node is JsonObject o && o["box"] is JsonArray b && o["cell"] is JsonArray c
         ? new PrototypeSource((string)o["item_id"]!, new PatchBox((int)b[0]!, (int)b[1]!, (int)b[2]!, (int)b[3]!), (int)c[0]!, (int)c[1]!)
