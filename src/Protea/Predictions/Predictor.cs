@@ -176,7 +176,7 @@ public sealed class Predictor : IDisposable
         var output = InferenceEngines.RunAll(engine, inputs, BatchSize, cancellation);
         var classes = Description.ClassNames;
         var unknown = Unknown?.Detect(output);
-        var evidence = Evidence?.Explain(inputs);
+        var evidence = Evidence is null ? null : ExplainInBatches(Evidence, inputs, cancellation);
         var predictions = new Prediction[output.Count];
         for (var i = 0; i < predictions.Length; i++)
         {
@@ -189,6 +189,18 @@ public sealed class Predictor : IDisposable
             };
         }
         return predictions;
+    }
+
+    private List<IReadOnlyList<Evidence>> ExplainInBatches(IEvidenceSource source, Tensor inputs, CancellationToken cancellation)
+    {
+        var result = new List<IReadOnlyList<Evidence>>((int)inputs.shape[0]);
+        for (long start = 0; start < inputs.shape[0]; start += BatchSize)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            using var batch = inputs.narrow(0, start, Math.Min(BatchSize, inputs.shape[0] - start));
+            result.AddRange(source.Explain(batch));
+        }
+        return result;
     }
 
     private (int Channels, int Height, int Width) ImageShape()

@@ -186,6 +186,12 @@ public sealed class PartsEvidenceTests(PartsEvidenceFixture f) : IClassFixture<P
             // The evidence is for the class the prediction names.
             Assert.Equal(a[i].Class, b[i].Class);
         }
+        // A host's own predictor with an evidence source, in batches of 5: the same evidence.
+        using var engine = InferenceEngines.Open(f.Model, EngineChoice.Torch, 2, out _);
+        using var batched = new Predictor(engine) { BatchSize = 5, Evidence = new PrototypeEvidenceSource(f.Model, onnx: false) };
+        var c = batched.PredictRaw(f.Test.Inputs, names);
+        Assert.Equal(a.Select(p => p.Evidence!.Cast<PrototypeEvidence>().Select(e => (e.Prototype, e.Contribution))),
+            c.Select(p => p.Evidence!.Cast<PrototypeEvidence>().Select(e => (e.Prototype, e.Contribution))));
         using var plain = Predictor.Open(f.Model, EngineChoice.Torch, 2);
         Assert.Null(plain.PredictRaw(f.Test.Inputs, names)[0].Evidence);
     }
@@ -215,5 +221,16 @@ public sealed class PartsEvidenceTests(PartsEvidenceFixture f) : IClassFixture<P
         Assert.Single(unpushed.Stderr.Trim().Split('\n'));
         Assert.Throws<ProteaException>(() => Predictor.Open(dir.File("linear"), EngineChoice.Torch, 1, explain: 3));
         Assert.False(File.Exists(PrototypeGallery.PathIn(dir.File(PartsHead.Name))));
+    }
+}
+
+/// <summary>The one-line per-class summary that training prints and report.md shows.</summary>
+public sealed class PartsTrainingSummaryTests
+{
+    [Fact]
+    public void PerClassLine_NamesEachClassWithItsCount()
+    {
+        var summary = new PartsTrainingSummary(20, 18, 2, 1, [9, 8], 1.5, 0.5);
+        Assert.Equal("square 9, bar 8 (20 pushed, 18 distinct; merged 2, pruned 1)", summary.PerClassLine(["square", "bar"]));
     }
 }
