@@ -100,6 +100,7 @@ internal static class CliFlags
         ["truth"] = "--truth",
         ["restarts"] = "--restarts",
         ["iterations"] = "--iterations",
+        ["explain"] = "--explain",
     };
 
     /// <summary>"--arch: architecture 'vgg' is not known; ..." for a field the CLI sets, else the message as it is.</summary>

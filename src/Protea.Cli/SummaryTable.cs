@@ -18,6 +18,7 @@ public static class SummaryTable
         summary.AddRow("epochs", r.Epochs.Count.ToString());
         summary.AddRow("training", $"{r.TrainSeconds:F1} s, {r.TrainExamplesPerSecond:N0} examples/s");
         summary.AddRow("wall time", $"{r.WallSeconds:F1} s");
+        if (r.PrototypesPerClass is { } prototypes) summary.AddRow("prototypes per class", Markup.Escape(prototypes));
         summary.AddRow("written to", Markup.Escape($"{r.OutDir}/ (model.safetensors, model.json, {TrainingRun.MetricsFile}, {TrainingRun.ConfusionFile}, {TrainingRun.CurvesFile}, {TrainingRun.ReportFile})"));
         Render(console, summary, PerClass(r.Metrics));
     }

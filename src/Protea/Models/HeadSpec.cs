@@ -67,6 +67,12 @@ public sealed record HeadSpec(string Name, Consumes Consumes, Func<HeadContext, 
     /// <summary>Learner stages the head brings (the parts head's warm-up, push and last layer); null: none.</summary>
     public Func<IReadOnlyList<Protea.Training.Stages.IStage>>? Stages { get; init; }
 
+    /// <summary>Writes the head's own files into a model folder when the model is saved (the parts head's prototype pictures); null: none.</summary>
+    public Action<Head, string>? SaveFiles { get; init; }
+
+    /// <summary>Reads (and checks) the head's own files from a model folder after its weights are loaded; null: none.</summary>
+    public Action<Head, string>? LoadFiles { get; init; }
+
     /// <summary>A new head's section of model.json from the training options (the parts head's prototype counts), given to <see cref="Create"/>; null: none.</summary>
     public Func<Protea.Training.TrainOptions, JsonObject?>? Configure { get; init; }
 }

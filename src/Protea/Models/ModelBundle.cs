@@ -25,10 +25,11 @@ public sealed class ModelBundle(ModelDescription description, Classifier model) 
     public static string WeightsPath(string dir) => Path.Combine(dir, WeightsFile);
     public static string DescriptionPath(string dir) => Path.Combine(dir, DescriptionFile);
 
-    /// <summary>Writes both files atomically; model.json records the SHA-256 of the weights file it belongs to.</summary>
+    /// <summary>Writes both files atomically (and the head's own files, <see cref="HeadSpec.SaveFiles"/>); model.json records the SHA-256 of the weights file it belongs to.</summary>
     public void Save(string dir)
     {
         Directory.CreateDirectory(dir);
+        if (Registry.Heads.TryGet(Description.Head, out var spec) && spec.Name == Model.Head.Kind) spec.SaveFiles?.Invoke(Model.Head, dir);
         SafeTensors.Write(WeightsPath(dir), Model.state_dict(),
             new Dictionary<string, string> { ["format"] = "pt", ["protea_format_version"] = Description.FormatVersion.ToString() });
         // A calibrated unknown scorer stays valid only for the weights it was calibrated with: it is kept
@@ -134,6 +135,7 @@ public sealed class ModelBundle(ModelDescription description, Classifier model) 
             {
                 foreach (var t in tensors.Values) t.Dispose();
             }
+            if (Registry.Heads.TryGet(description.Head, out var spec) && spec.Name == model.Head.Kind) spec.LoadFiles?.Invoke(model.Head, dir);
         }
         catch
         {

@@ -28,6 +28,8 @@ public sealed class PartsHead : Head
         Describe = head => ((PartsHead)head).Describe(),
         Objectives = Protea.Training.Objectives.PartsCosts.For,
         Stages = () => [new Protea.Training.Stages.PartsWarmupStage(), new Protea.Training.Stages.PrototypePushStage()],
+        SaveFiles = (head, dir) => ((PartsHead)head).Gallery?.Save(dir),
+        LoadFiles = (head, dir) => ((PartsHead)head).LoadGallery(dir),
         Configure = o => new JsonObject
         {
             ["prototypes_per_class"] = (o.Parts ?? new PartsOptions()).PrototypesPerClass,
@@ -86,6 +88,17 @@ public sealed class PartsHead : Head
 
     /// <summary>What training's push and hygiene did (model.json's "training" entry of the head section), or null.</summary>
     public PartsTrainingSummary? Summary { get; set; }
+
+    /// <summary>Each prototype's source image and activation map, captured at push time (saved as prototypes.safetensors), or null before a push.</summary>
+    public PrototypeGallery? Gallery { get; set; }
+
+    // The SHA-256 of prototypes.safetensors read from model.json, checked when the folder's file is loaded.
+    private string? gallerySha256;
+
+    private void LoadGallery(string dir)
+    {
+        if (gallerySha256 is { } sha) Gallery = PrototypeGallery.Load(dir, sha, PrototypeCount);
+    }
 
     public Parameter PrototypeVectors => prototype_vectors;
     public Parameter LastLayerWeight => last_layer.weight!;
@@ -164,7 +177,10 @@ public sealed class PartsHead : Head
     /// <summary>A head with only the prototypes <paramref name="keep"/> (in that order) and their last-layer columns; <paramref name="lastLayer"/> [K, kept] replaces them when given.</summary>
     public PartsHead Select(int[] keep, Tensor? lastLayer = null)
     {
-        var head = new PartsHead(EmbeddingDim, NumClasses, PrototypeDim, keep.Select(j => prototypeClasses[j]).ToArray(), keep.Select(j => sources[j]).ToArray());
+        var head = new PartsHead(EmbeddingDim, NumClasses, PrototypeDim, keep.Select(j => prototypeClasses[j]).ToArray(), keep.Select(j => sources[j]).ToArray())
+        {
+            Gallery = Gallery?.Select(keep),
+        };
         using var no = no_grad();
         using var index = tensor(keep.Select(j => (long)j).ToArray());
         head.add_on_1.weight!.copy_(add_on_1.weight!);
@@ -183,10 +199,17 @@ public sealed class PartsHead : Head
         if (config?["prototype_classes"] is JsonArray classes)
         {
             var sources = config["sources"] is JsonArray s ? s.Select(ReadSource).ToArray() : null;
-            return new PartsHead(ctx.Channels, ctx.NumClasses, dim, classes.Select(c => (int)c!).ToArray(), sources);
+            return new PartsHead(ctx.Channels, ctx.NumClasses, dim, classes.Select(c => (int)c!).ToArray(), sources)
+            {
+                gallerySha256 = (string?)config["pictures_sha256"],
+                Summary = config["training"] is JsonObject t ? ReadSummary(t) : null,
+            };
         }
         return PerClass(ctx.Channels, ctx.NumClasses, dim, (int?)config?["prototypes_per_class"] ?? new PartsOptions().PrototypesPerClass);
     }
+
+    private static PartsTrainingSummary ReadSummary(JsonObject t) => new((int)t["pushed"]!, (int)t["distinct_after_push"]!, (int)t["merged"]!, (int)t["pruned"]!,
+        t["per_class"]!.AsArray().Select(c => (int)c!).ToArray(), (double)t["push_seconds"]!, (double)t["last_layer_seconds"]!);
 
     private static PrototypeSource? ReadSource(JsonNode? node) => node is JsonObject o && o["box"] is JsonArray b && o["cell"] is JsonArray c
         ? new PrototypeSource((string)o["item_id"]!, new PatchBox((int)b[0]!, (int)b[1]!, (int)b[2]!, (int)b[3]!), (int)c[0]!, (int)c[1]!)
@@ -205,6 +228,7 @@ public sealed class PartsHead : Head
             ["last_layer_seconds"] = Math.Round(t.LastLayerSeconds, 3),
         },
         ["prototype_dim"] = (int)PrototypeDim,
+        ["pictures_sha256"] = Gallery?.Sha256,
         ["prototype_classes"] = new JsonArray(prototypeClasses.Select(c => (JsonNode)c).ToArray()),
         ["sources"] = new JsonArray(sources.Select(s => s is null ? null : (JsonNode)new JsonObject
         {

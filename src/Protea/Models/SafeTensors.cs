@@ -24,7 +24,11 @@ public static class SafeTensors
         (ScalarType.Int16, "I16", 2), (ScalarType.Int8, "I8", 1), (ScalarType.Byte, "U8", 1), (ScalarType.Bool, "BOOL", 1),
     ];
 
-    public static void Write(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    public static void Write(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>
+        AtomicFile.Write(path, stream => Write(stream, tensors, metadata));
+
+    /// <summary>The same bytes <see cref="Write(string, IEnumerable{KeyValuePair{string, Tensor}}, IReadOnlyDictionary{string, string}?)"/> writes (deterministic: tensors by name), into a stream.</summary>
+    public static void Write(Stream output, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var items = tensors.OrderBy(t => t.Key, StringComparer.Ordinal)
             .Select(t => (t.Key, Tensor: t.Value.detach().cpu().contiguous())).ToList();
@@ -48,16 +52,13 @@ public static class SafeTensors
             var json = Encoding.UTF8.GetBytes(header.ToJsonString());
             // Pad the header with spaces to 8 bytes so the data section is aligned, as the reference writer does.
             var padded = (json.Length + 7) / 8 * 8;
-            AtomicFile.Write(path, stream =>
-            {
-                Span<byte> len = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)padded);
-                stream.Write(len);
-                stream.Write(json);
-                for (var i = json.Length; i < padded; i++) stream.WriteByte((byte)' ');
-                foreach (var (_, t) in items)
-                    stream.Write(t.bytes);
-            });
+            Span<byte> len = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)padded);
+            output.Write(len);
+            output.Write(json);
+            for (var i = json.Length; i < padded; i++) output.WriteByte((byte)' ');
+            foreach (var (_, t) in items)
+                output.Write(t.bytes);
         }
         finally
         {

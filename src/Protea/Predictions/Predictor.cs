@@ -52,6 +52,39 @@ public sealed class Predictor : IDisposable
         }
     }
 
+    /// <summary>
+    /// As <see cref="Open(string, EngineChoice, int)"/>; with <paramref name="explain"/> &gt; 0 every
+    /// prediction also carries that many pieces of <see cref="Prediction.Evidence"/>: for a parts model,
+    /// the prototypes that contributed most to its class (<see cref="Prototypes.PrototypeEvidence"/>),
+    /// computed on the same engine. A model without prototypes is refused.
+    /// </summary>
+    public static Predictor Open(string modelDir, EngineChoice engine, int threads, int explain)
+    {
+        var predictor = Open(modelDir, engine, threads);
+        if (explain <= 0) return predictor;
+        try
+        {
+            return new Predictor(predictor, new Prototypes.PrototypeEvidenceSource(modelDir, predictor.EngineName == "onnx", explain, threads));
+        }
+        catch
+        {
+            predictor.Dispose();
+            throw;
+        }
+    }
+
+    // Takes over another predictor's engine and unknown detector, adding an evidence source.
+    private Predictor(Predictor from, IEvidenceSource evidence) : this(from.engine, from.ownsEngine)
+    {
+        PassedOverExport = from.PassedOverExport;
+        Unknown = from.Unknown;
+        BatchSize = from.BatchSize;
+        Evidence = evidence;
+    }
+
+    /// <summary>What fills each prediction's <see cref="Prediction.Evidence"/>, or null: none. The predictor disposes it.</summary>
+    public IEvidenceSource? Evidence { get; init; }
+
     public ModelDescription Description => engine.Description;
 
     /// <summary>The engine that runs the model: "torch" or "onnx".</summary>
@@ -143,6 +176,7 @@ public sealed class Predictor : IDisposable
         var output = InferenceEngines.RunAll(engine, inputs, BatchSize, cancellation);
         var classes = Description.ClassNames;
         var unknown = Unknown?.Detect(output);
+        var evidence = Evidence is null ? null : ExplainInBatches(Evidence, inputs, cancellation);
         var predictions = new Prediction[output.Count];
         for (var i = 0; i < predictions.Length; i++)
         {
@@ -151,9 +185,22 @@ public sealed class Predictor : IDisposable
             {
                 UnknownScore = unknown?[i].Score,
                 IsUnknown = unknown?[i].IsUnknown,
+                Evidence = evidence?[i],
             };
         }
         return predictions;
+    }
+
+    private List<IReadOnlyList<Evidence>> ExplainInBatches(IEvidenceSource source, Tensor inputs, CancellationToken cancellation)
+    {
+        var result = new List<IReadOnlyList<Evidence>>((int)inputs.shape[0]);
+        for (long start = 0; start < inputs.shape[0]; start += BatchSize)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            using var batch = inputs.narrow(0, start, Math.Min(BatchSize, inputs.shape[0] - start));
+            result.AddRange(source.Explain(batch));
+        }
+        return result;
     }
 
     private (int Channels, int Height, int Width) ImageShape()
@@ -171,6 +218,7 @@ public sealed class Predictor : IDisposable
 
     public void Dispose()
     {
+        Evidence?.Dispose();
         Unknown?.Dispose();
         if (ownsEngine) engine.Dispose();
     }

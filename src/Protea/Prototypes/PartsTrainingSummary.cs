@@ -9,4 +9,9 @@ public sealed record PartsTrainingSummary(int Pushed, int DistinctAfterPush, int
     double PushSeconds, double LastLayerSeconds)
 {
     public double DistinctFraction => Pushed == 0 ? 0 : (double)DistinctAfterPush / Pushed;
+
+    /// <summary>One line for reports: "T-shirt 9, Trouser 10, ... (60 pushed, 58 distinct; merged 2, pruned 0)".</summary>
+    public string PerClassLine(IReadOnlyList<string> classNames) =>
+        string.Join(", ", PerClass.Select((n, c) => $"{(c < classNames.Count ? classNames[c] : c.ToString(System.Globalization.CultureInfo.InvariantCulture))} {n}"))
+        + $" ({Pushed} pushed, {DistinctAfterPush} distinct; merged {Merged}, pruned {Pruned})";
 }

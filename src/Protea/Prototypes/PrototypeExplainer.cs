@@ -28,19 +28,35 @@ public static class PrototypeExplainer
         var head = HeadOf(bundle);
         var (maps, logits, h, w) = TorchMaps(bundle, raw);
         using var weight = head.LastLayerWeight.detach().contiguous();
-        return FromMaps(bundle.Description, head.PrototypeClasses, head.Sources, weight.data<float>().ToArray(), maps, logits, h, w, top);
+        return WithPixels(FromMaps(bundle.Description, head, weight.data<float>().ToArray(), maps, logits, h, w, top), raw);
     }
 
     /// <summary>The same through the model folder's ONNX export (its "similarity_maps" output); the model is read for its last layer and prototype sources.</summary>
     public static IReadOnlyList<PrototypeExplanation> ExplainOnnx(string modelDir, ModelBundle bundle, Tensor raw, int top = DefaultTop, int threads = 0)
     {
+        using var session = OpenSession(modelDir, bundle, threads);
+        return ExplainOnnx(session, bundle, raw, top);
+    }
+
+    /// <summary>An ONNX Runtime session on the folder's export, refusing one without similarity maps.</summary>
+    public static InferenceSession OpenSession(string modelDir, ModelBundle bundle, int threads = 0)
+    {
+        HeadOf(bundle);
+        using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
+        var session = new InferenceSession(OnnxModelFile.PathIn(modelDir), options);
+        if (!session.OutputMetadata.ContainsKey("similarity_maps"))
+        {
+            session.Dispose();
+            throw new ProteaException($"{OnnxModelFile.PathIn(modelDir)}: the export has no similarity maps; export the model again", "model");
+        }
+        return session;
+    }
+
+    /// <summary>The same through an open session on the export (<see cref="OpenSession"/>).</summary>
+    public static IReadOnlyList<PrototypeExplanation> ExplainOnnx(InferenceSession session, ModelBundle bundle, Tensor raw, int top = DefaultTop)
+    {
         var head = HeadOf(bundle);
         CheckInputs(bundle.Description, raw);
-        var n = (int)raw.shape[0];
-        using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
-        using var session = new InferenceSession(OnnxModelFile.PathIn(modelDir), options);
-        if (!session.OutputMetadata.ContainsKey("similarity_maps"))
-            throw new ProteaException($"{OnnxModelFile.PathIn(modelDir)}: the export has no similarity maps; export the model again", "model");
         using var f = raw.to(float32).contiguous();
         var input = f.data<float>().ToArray();
         using var value = OrtValue.CreateTensorValueFromMemory(input, raw.shape);
@@ -49,7 +65,15 @@ public static class PrototypeExplainer
         var shape = results[1].GetTensorTypeAndShape().Shape;
         var maps = results[1].GetTensorDataAsSpan<float>().ToArray();
         using var weight = head.LastLayerWeight.detach().contiguous();
-        return FromMaps(bundle.Description, head.PrototypeClasses, head.Sources, weight.data<float>().ToArray(), maps, logits, (int)shape[2], (int)shape[3], top);
+        return WithPixels(FromMaps(bundle.Description, head, weight.data<float>().ToArray(), maps, logits, (int)shape[2], (int)shape[3], top), raw);
+    }
+
+    private static IReadOnlyList<PrototypeExplanation> WithPixels(IReadOnlyList<PrototypeExplanation> explanations, Tensor raw)
+    {
+        using var bytes = raw.to(ScalarType.Byte).contiguous();
+        var all = bytes.data<byte>().ToArray();
+        var size = (int)(raw.shape[1] * raw.shape[2] * raw.shape[3]);
+        return explanations.Select((e, i) => e with { Pixels = all[(i * size)..((i + 1) * size)], Channels = (int)raw.shape[1] }).ToArray();
     }
 
     /// <summary>
@@ -65,7 +89,8 @@ public static class PrototypeExplainer
             if (!File.Exists(path)) throw new ProteaException($"{path}: file not found");
         var shape = bundle.Description.InputShape;
         using var images = Data.ImageDecoder.DecodeMany(paths, (int)shape[0], (int)shape[1], (int)shape[2]);
-        return onnx ? ExplainOnnx(modelDir, bundle, images, top, threads) : Explain(bundle, images, top);
+        var explained = onnx ? ExplainOnnx(modelDir, bundle, images, top, threads) : Explain(bundle, images, top);
+        return explained.Select((e, i) => e with { Input = paths[i] }).ToArray();
     }
 
     /// <summary>
@@ -109,9 +134,10 @@ public static class PrototypeExplainer
         return (maps.ToArray(), logits.ToArray(), h, w);
     }
 
-    private static IReadOnlyList<PrototypeExplanation> FromMaps(ModelDescription d, IReadOnlyList<int> classes, IReadOnlyList<PrototypeSource?> sources,
+    private static IReadOnlyList<PrototypeExplanation> FromMaps(ModelDescription d, PartsHead head,
         float[] weight, float[] maps, float[] logits, int h, int w, int top)
     {
+        var (classes, sources, gallery) = (head.PrototypeClasses, head.Sources, head.Gallery);
         var (k, p) = (d.NumClasses, classes.Count);
         var (height, width) = ((int)d.InputShape[1], (int)d.InputShape[2]);
         var n = logits.Length / k;
@@ -136,7 +162,7 @@ public static class PrototypeExplainer
                 .Select(x => new PrototypeEvidence(x.j, classes[x.j], d.ClassNames[classes[x.j]], best[x.j].Similarity, x.Contribution,
                     logit == 0 ? 0 : x.Contribution / logit,
                     PatchBox.ForCell(best[x.j].Cell / w, best[x.j].Cell % w, h, w, height, width), sources[x.j], height, width,
-                    Upsample(maps.AsSpan((i * p + x.j) * h * w, h * w), h, w, height, width)))
+                    Upsample(maps.AsSpan((i * p + x.j) * h * w, h * w), h, w, height, width)) { Picture = gallery?.Pictures[x.j] })
                 .ToArray();
             result.Add(new PrototypeExplanation(predicted, d.ClassNames[predicted], logit, evidence));
         }

@@ -12,7 +12,8 @@ public sealed record PushedPrototype(int Prototype, int ItemIndex, double Distan
 /// ProtoPNet's projection ("push"): each prototype is replaced by the add-on features of its nearest
 /// training patch among images of its own class, found by brute force over the whole training set in
 /// batches (each batch in its own dispose scope). The prototype's source (item id, cell and box in
-/// input pixels, <see cref="PatchBox.ForCell"/>) is recorded in the head.
+/// input pixels, <see cref="PatchBox.ForCell"/>) is recorded in the head, with its picture (source image
+/// and activation map, <see cref="PrototypeGallery"/>) so the model explains itself without the data.
 /// </summary>
 public static class PrototypePush
 {
@@ -69,6 +70,7 @@ public static class PrototypePush
                 head.SetSource(j, source);
                 result.Add(new PushedPrototype(j, (int)items[j], distances[j], source));
             }
+            head.Gallery = PrototypeGallery.Capture(model, head, train, normalization, items.Select(i => (int)i).ToArray());
             return result;
         }
         finally

@@ -42,6 +42,9 @@ public static class TrainingRun
 
         /// <summary>The divergence that made the run restart at a lower learning rate, or null.</summary>
         public string? Restarted { get; init; }
+
+        /// <summary>A parts model's prototypes after push and hygiene (how many remain per class), or null for other heads.</summary>
+        public string? PrototypesPerClass { get; init; }
     }
 
     /// <summary>A diverged run restarts once (same seed, from scratch) at this fraction of its peak learning rate.</summary>
@@ -148,6 +151,7 @@ public static class TrainingRun
                 training.ExamplesPerSecond, wall.Elapsed.TotalSeconds, train.Count, heldOut?.Count ?? 0, splits.Test?.Count ?? 0)
             {
                 KeptEpoch = training.KeptEpoch, KeptBy = training.KeptBy, BatchNormRecalibrated = training.BatchNormRecalibrated, Restarted = restarted,
+                PrototypesPerClass = (bundle.Model.Head as Models.PartsHead)?.Summary?.PerClassLine(described.ClassNames),
             };
             WriteOutputs(result, options, described.TrainedOn, monitored: heldOut is not null ? "validation" : "test");
             return result;
@@ -201,6 +205,7 @@ public static class TrainingRun
                     ? "none for correctness (channels-last verified for every convolution)"
                     : "channels-last wrong on this CPU: " + string.Join("; ", platform.ConvNchwFallbacks)),
                 new("convolutions in NCHW for speed", platform.ConvNchwForSpeed.Count == 0 ? "none" : string.Join("; ", platform.ConvNchwForSpeed)),
+                .. r.PrototypesPerClass is { } prototypes ? [new KeyValuePair<string, string>("prototypes per class", prototypes)] : Array.Empty<KeyValuePair<string, string>>(),
             ],
         });
     }
