@@ -47,6 +47,18 @@ internal static class CliFlags
         ["unknown_data"] = "--unknown",
         ["unknown_classes"] = "--unknown-classes",
         ["out"] = "--out",
+        ["method"] = "--method",
+        ["methods"] = "--methods",
+        ["class"] = "--class",
+        ["layer"] = "--layer",
+        ["ig_steps"] = "--ig-steps",
+        ["baseline"] = "--baseline",
+        ["samples"] = "--samples",
+        ["sigma"] = "--sigma",
+        ["faithfulness_steps"] = "--steps",
+        ["deletion_baseline"] = "--deletion-baseline",
+        ["insertion_baseline"] = "--insertion-baseline",
+        ["count"] = "--count",
     };
 
     /// <summary>"--arch: architecture 'vgg' is not known; ..." for a field the CLI sets, else the message as it is.</summary>

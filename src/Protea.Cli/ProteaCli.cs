@@ -85,6 +85,7 @@ public static class ProteaCli
             [UnknownCommand.Create(console)] = UnknownCommand.Examples,
             [QuickstartCommand.Create(console)] = QuickstartCommand.Examples,
             [LrFindCommand.Create(console)] = LrFindCommand.Examples,
+            [ExplainCommand.Create(console)] = ExplainCommand.Examples,
         };
         // A plain Command rather than RootCommand, so usage says `protea`, not the assembly name.
         var help = new HelpOption { Recursive = true };
