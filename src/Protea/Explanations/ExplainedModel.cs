@@ -66,7 +66,10 @@ public sealed class ExplainedModel
         return Network.forward(x);
     }
 
-    /// <summary>Logits and the activation of <paramref name="layer"/> ([N, K, h, w]) in one pass, both in the autograd graph.</summary>
+    /// <summary>
+    /// Logits and the activation of <paramref name="layer"/> ([N, K, h, w]) in one pass, both in the
+    /// autograd graph. The activation belongs to no dispose scope: the caller disposes it.
+    /// </summary>
     public (Tensor Logits, Tensor Activation) LogitsAndActivation(Tensor pixels, string? layer)
     {
         var x = Normalize(pixels);
@@ -75,15 +78,23 @@ public sealed class ExplainedModel
             var backbone = Network.Backbone;
             var map = backbone.FeatureMap(x);
             var logits = Network.Head.Consumes == Consumes.FeatureMap ? Network.Head.forward(map) : Network.Head.forward(backbone.Pool(map));
-            return (logits, map);
+            return (logits, map.DetachFromDisposeScope());
         }
         var conv = Convolutions.FirstOrDefault(c => c.Name == layer).Module
             ?? throw new ProteaException($"layer '{layer}' is not a convolution of this {Bundle.Description.Architecture}; known: {string.Join(", ", Layers)}", "layer");
         Tensor? captured = null;
         Tensor result;
-        using (ConvLayoutGuard.Tap((c, y) => ReferenceEquals(c, conv) ? captured = y : y))
+        // The module disposes the convolution's output once used (and inner dispose scopes would too):
+        // it is kept out of every scope here and passed on as an alias, a view in the same autograd graph.
+        using (ConvLayoutGuard.Tap((c, y) =>
+               {
+                   if (!ReferenceEquals(c, conv)) return y;
+                   captured = y.DetachFromDisposeScope();
+                   return y.alias();
+               }))
             result = Network.forward(x);
-        return (result, captured ?? throw new InvalidOperationException($"layer {layer} did not run in the forward pass"));
+        if (captured is null) throw new InvalidOperationException($"layer {layer} did not run in the forward pass");
+        return (result, captured);
     }
 
     /// <summary>The summed logits of each image's target class: its gradient is each image's own.</summary>

@@ -23,6 +23,7 @@ public sealed class GradCam(string? layer) : IExplainer
         using var grad = enable_grad();
         var p = pixels.detach();
         var (logits, activation) = model.LogitsAndActivation(p, layer);
+        using var owned = activation;
         var gradient = autograd.grad([ExplainedModel.TargetScore(logits, targets)], [activation])[0];
         using var noGrad = no_grad();
         var a = activation.detach();
