@@ -1,4 +1,3 @@
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Protea.Explanations;
@@ -63,17 +62,17 @@ public static class SanityCheck
     }
 
     /// <summary>The weighted layers from the output back to the input: the head's, then the backbone's in reverse forward order.</summary>
-    public static IReadOnlyList<(string Name, Tensor Weight, Tensor? Bias)> RandomisationOrder(ExplainedModel model) =>
-        model.Network.named_modules()
-            .Where(m => m.module is Conv2d or Linear)
-            .Select(m => m.module switch
-            {
-                Conv2d c => (Name: m.name, Weight: (Tensor)c.weight!, Bias: (Tensor?)c.bias),
-                Linear l => (Name: m.name, Weight: (Tensor)l.weight!, Bias: (Tensor?)l.bias),
-                _ => throw new InvalidOperationException(),
-            })
+    public static IReadOnlyList<(string Name, Tensor Weight, Tensor? Bias)> RandomisationOrder(ExplainedModel model)
+    {
+        // Layers are the weight matrices and kernels (2-d and up; BatchNorm's 1-d scales are not layers), in
+        // registration order, which is forward order: the backbone, then the head.
+        var parameters = model.Network.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+        return parameters
+            .Where(p => p.Key.EndsWith(".weight", StringComparison.Ordinal) && p.Value.dim() >= 2)
+            .Select(p => (Name: p.Key[..^".weight".Length], Weight: p.Value, Bias: parameters.GetValueOrDefault(p.Key[..^".weight".Length] + ".bias")))
             .Reverse()
             .ToList();
+    }
 
     private static List<float[]> Maps(IExplainer method, ExplainedModel model, Tensor pixels, Tensor targets)
     {
