@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Protea.Explanations;
@@ -30,13 +31,14 @@ public sealed record DeletionInsertion(int Steps = 20, ImageBaseline DeletionBas
         var removed = ImageBaselines.For(DeletionBaseline, model, pixels);
         var start = ImageBaselines.For(InsertionBaseline, model, pixels);
         var both = cat([targets, targets]);
+        using var one = 1.ToScalar(); // held: TorchSharp frees temporary Scalars only when finalised
         var deletion = new List<Tensor>();
         var insertion = new List<Tensor>();
         for (var k = 0; k <= Steps; k++)
         {
             var moved = (long)Math.Round((double)k * count / Steps);
             var mask = rank.lt(moved).reshape(n, 1, h, w).to(float32);
-            var keep = 1 - mask;
+            var keep = mask.neg().add_(one);
             var deleted = pixels * keep + removed * mask;
             var inserted = start * keep + pixels * mask;
             var p = model.TargetProbability(cat([deleted, inserted]), both);

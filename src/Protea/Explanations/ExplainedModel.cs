@@ -23,7 +23,7 @@ public sealed class ExplainedModel
     public ExplainedModel(ModelBundle bundle)
     {
         var d = bundle.Description;
-        if (d.InputKind != InputKind.Image)
+        if (d.InputKind != InputKind.Image || d.InputShape.Length != 3)
             throw new ProteaException($"saliency is for image models; this model ({d.Architecture}) takes {d.InputKind.ToString().ToLowerInvariant()} input", "model");
         Bundle = bundle;
         Network = bundle.Model;

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Protea.Explanations;
@@ -22,7 +23,9 @@ public sealed class GradCamPlusPlus(string? layer) : IExplainer
         var g2 = g.square();
         var g3 = g2 * g;
         var sumA = activation.sum([2, 3], keepdim: true);
-        var alpha = g2 / (2 * g2 + sumA * g3 + 1e-7);
+        using var two = 2.ToScalar(); // held: TorchSharp frees temporary Scalars only when finalised
+        using var epsilon = 1e-7.ToScalar();
+        var alpha = g2 / g2.mul(two).add_(sumA * g3).add_(epsilon);
         alpha = where(g.ne(0), alpha, zeros_like(alpha));
         return (alpha * g.relu()).sum([2, 3], keepdim: true);
     }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Protea.Explanations;
@@ -22,8 +23,10 @@ public sealed class IntegratedGradients(int steps, ImageBaseline baseline) : IEx
         for (var k = 1; k <= steps; k++)
         {
             using var inner = NewDisposeScope();
-            sum.add_(model.InputGradient(start + path * ((double)k / steps), targets));
+            using var alpha = ((double)k / steps).ToScalar(); // held: TorchSharp frees temporary Scalars only when finalised
+            sum.add_(model.InputGradient(start.add(path, alpha), targets));
         }
-        return (sum * path / steps).sum(1).MoveToOuterDisposeScope();
+        using var perStep = (1.0 / steps).ToScalar();
+        return sum.mul_(path).mul_(perStep).sum(1).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Protea.Explanations;
@@ -17,13 +18,15 @@ public sealed class SmoothGrad(int samples, double sigma, int seed) : IExplainer
     {
         using var scope = NewDisposeScope();
         using var generator = new Generator((ulong)seed);
+        using var noise = sigma.ToScalar(); // held: TorchSharp frees temporary Scalars only when finalised
+        using var perSample = (1.0 / samples).ToScalar();
         var sum = zeros_like(pixels);
         for (var s = 0; s < samples; s++)
         {
             using var inner = NewDisposeScope();
-            var noisy = pixels + randn(pixels.shape, generator: generator) * sigma;
+            var noisy = pixels.add(randn(pixels.shape, generator: generator), noise);
             sum.add_(model.InputGradient(noisy, targets));
         }
-        return (sum / samples).abs().amax([1]).MoveToOuterDisposeScope();
+        return sum.mul_(perSample).abs().amax([1]).MoveToOuterDisposeScope();
     }
 }
