@@ -100,7 +100,16 @@ internal static class CliFlags
         ["truth"] = "--truth",
         ["restarts"] = "--restarts",
         ["iterations"] = "--iterations",
-        ["explain"] = "--explain",
+        ["methods"] = "--methods",
+        ["class"] = "--class",
+        ["layer"] = "--layer",
+        ["ig_steps"] = "--ig-steps",
+        ["baseline"] = "--baseline",
+        ["samples"] = "--samples",
+        ["sigma"] = "--sigma",
+        ["faithfulness_steps"] = "--steps",
+        ["deletion_baseline"] = "--deletion-baseline",
+        ["insertion_baseline"] = "--insertion-baseline",
     };
 
     /// <summary>"--arch: architecture 'vgg' is not known; ..." for a field the CLI sets, else the message as it is.</summary>

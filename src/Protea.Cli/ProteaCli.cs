@@ -93,6 +93,7 @@ public static class ProteaCli
             [IncrementalCommand.Create(console)] = IncrementalCommand.Examples,
             [LearnClassCommand.Create(console)] = LearnClassCommand.Examples,
             [PrototypesCommand.Create(console)] = PrototypesCommand.Examples,
+            [ExplainCommand.Create(console)] = ExplainCommand.Examples,
         };
         // A plain Command rather than RootCommand, so usage says `protea`, not the assembly name.
         var help = new HelpOption { Recursive = true };

@@ -94,6 +94,26 @@ public sealed class ConvLayoutGuard
     /// </summary>
     public Tensor Forward(Conv2d conv, Tensor input)
     {
+        var output = Run(conv, input);
+        return Tapped.Value is { } tap ? tap(conv, output) : output;
+    }
+
+    /// <summary>
+    /// Hands every convolution's output in this flow to <paramref name="tap"/> (which returns the tensor
+    /// to pass on) until the result is disposed: how explainers read and differentiate any layer's
+    /// activation (Grad-CAM), since modules call their convolutions' forward directly and torch hooks never fire.
+    /// </summary>
+    public static IDisposable Tap(Func<Conv2d, Tensor, Tensor> tap)
+    {
+        var previous = Tapped.Value;
+        Tapped.Value = tap;
+        return new Restore(() => Tapped.Value = previous);
+    }
+
+    private static readonly AsyncLocal<Func<Conv2d, Tensor, Tensor>?> Tapped = new();
+
+    private Tensor Run(Conv2d conv, Tensor input)
+    {
         if (conv.in_channels == 1)
         {
             // A 1-channel input is the same memory in both layouts, so the convolution runs as it is
