@@ -22,7 +22,7 @@ public static class ExplainCommand
 
     private static readonly Option<string> Model = new("--model") { Description = "Model folder (an image model)", Required = true };
     private static readonly Argument<string[]> Files = new("files") { Description = "Images to explain, at the model's size and channel count", Arity = ArgumentArity.ZeroOrMore };
-    private static readonly Option<string> Method = new("--method") { Description = $"Explanation method: {string.Join(" | ", Explainers.Catalog.Names)}", DefaultValueFactory = _ => Explainers.Default };
+    private static readonly Option<string> Method = new("--method") { Description = $"Explanation method: {string.Join(" | ", Explainers.Catalog.Names)} (image models); attention (bag models)", DefaultValueFactory = _ => Explainers.Default };
     private static readonly Option<string?> Class = new("--class") { Description = "Explain this class (name or index) instead of the predicted one" };
     private static readonly Option<string?> Out = new("--out") { Description = "Folder for one PNG overlay per input, or the faithfulness curves (faithfulness.png) with --evaluate" };
     private static readonly Option<bool> Json = new("--json") { Description = "Print one JSON object (the maps as arrays of rows; with --evaluate/--sanity the tables)" };
@@ -79,6 +79,10 @@ public static class ExplainCommand
                 return RunEvaluation(console, p, modelDir, options, evaluate, sanity, batchSize);
             }
             if (files.Length == 0) throw new ProteaException("no images to explain: give image files, or evaluate the methods on a data set", "files");
+            if (Protea.Mil.MilModel.IsBagModel(modelDir))
+                return ExplainBags(console, modelDir, files, p.GetValue(Method)!, p.GetValue(Out), p.GetValue(Json), p.GetValue(Threads));
+            if (p.GetValue(Method) == AttentionMethod)
+                throw new ProteaException($"the attention method explains bag models (trained with train-bags); {modelDir} is not one", "method");
             var method = Explainers.Create(p.GetValue(Method)!, options);
             HostSetup.SetTorchThreads(p.GetValue(Threads));
             using var bundle = ModelBundle.Load(modelDir);
@@ -112,6 +116,42 @@ public static class ExplainCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The one method of a bag model: its attention over the image's patches.</summary>
+    public const string AttentionMethod = "attention";
+
+    /// <summary>What `--json` prints per image of a bag model: the bag's class and the top patches; the map as rows.</summary>
+    public sealed record BagExplanationLine(string Input, string Class, double Probability, IReadOnlyList<Protea.Mil.PatchEvidence> TopPatches, string? Overlay, IReadOnlyList<float[]> Map);
+
+    private static int ExplainBags(CliConsole console, string modelDir, string[] files, string method, string? outDir, bool json, int threads)
+    {
+        if (method != AttentionMethod && method != Explainers.Default)
+            throw new ProteaException($"a bag model is explained by its attention over patches; method '{method}' does not apply (use {AttentionMethod})", "method");
+        HostSetup.SetTorchThreads(threads);
+        using var predictor = Protea.Mil.BagPredictor.Open(modelDir, threads: threads);
+        var explained = Protea.Mil.AttentionMap.Explain(predictor, files);
+        var lines = new List<BagExplanationLine>();
+        if (outDir is not null) Directory.CreateDirectory(outDir);
+        for (var i = 0; i < files.Length; i++)
+        {
+            var (prediction, map) = explained[i];
+            string? overlay = null;
+            if (outDir is not null)
+            {
+                overlay = Path.Combine(outDir, $"{i + 1:000}-{Path.GetFileNameWithoutExtension(files[i])}-{AttentionMethod}.png");
+                Protea.Mil.AttentionMap.Save(files[i], prediction, overlay);
+            }
+            lines.Add(new BagExplanationLine(files[i], prediction.Prediction.Class, prediction.Prediction.Probability, prediction.TopPatches, overlay,
+                Enumerable.Range(0, prediction.Height).Select(r => map.AsSpan(r * prediction.Width, prediction.Width).ToArray()).ToList()));
+        }
+        if (json) console.WriteJson(new { Model = modelDir, Explanations = lines });
+        else
+            foreach (var l in lines)
+                console.Out.WriteLine($"{l.Input}: attention for {l.Class} (p = {l.Probability:0.000}); top patches "
+                    + string.Join(", ", l.TopPatches.Select(t => $"({t.Box.X},{t.Box.Y} {t.Box.Width}x{t.Box.Height}) {t.Weight:0.000}"))
+                    + (l.Overlay is { } o ? $" -> {o}" : ""));
+        return 0;
     }
 
     private static int RunEvaluation(CliConsole console, ParseResult p, string modelDir, ExplainerOptions options, bool evaluate, bool sanity, int batchSize)

@@ -12,7 +12,8 @@ public static class Explainers
         GradientTimesInput.Spec,
         SmoothGrad.Spec,
         IntegratedGradients.Spec,
-        RandomAttribution.Spec);
+        RandomAttribution.Spec,
+        Prototypes.PrototypeActivation.Spec);
 
     public static string Default => Catalog.All[0].Name;
 

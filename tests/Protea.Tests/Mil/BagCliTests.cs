@@ -52,6 +52,24 @@ public sealed class BagCliTests
         using var map = SKBitmap.Decode(png);
         Assert.Equal((56, 56), (map.Width, map.Height));
         Assert.Equal(56 * 56, AttentionMap.Attribution(prediction).Length);
+
+        // `protea explain` on a bag model: attention; its top patches are the predictor's, its map the
+        // strongest weight over each pixel scaled to the largest (checked by hand on one patch).
+        var explained = CliRunner.Run("explain", "--model", model, "--json", "--out", dir.File("explained"), image);
+        Assert.True(explained.ExitCode == 0, explained.Stderr);
+        var line = System.Text.Json.JsonDocument.Parse(explained.Stdout).RootElement.GetProperty("explanations")[0];
+        var top = line.GetProperty("top_patches");
+        var full = predictor.Predict(image, topPatches: 5);
+        Assert.Equal(full.TopPatches.Count, top.GetArrayLength());
+        var best = full.TopPatches[0];
+        Assert.Equal(best.Box.X, top[0].GetProperty("box").GetProperty("x").GetInt32());
+        var rows = line.GetProperty("map");
+        Assert.Equal(56, rows.GetArrayLength());
+        Assert.Equal(1.0, rows[best.Box.Y][best.Box.X].GetDouble(), 1e-6);
+        Assert.True(File.Exists(line.GetProperty("overlay").GetString()));
+        var wrong = CliRunner.Run("explain", "--model", model, "--method", "ig", image);
+        Assert.Equal(2, wrong.ExitCode);
+        Assert.Single(wrong.Stderr.Trim().Split('\n'));
     }
 
     [Fact]

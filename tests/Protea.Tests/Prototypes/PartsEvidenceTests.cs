@@ -224,6 +224,38 @@ public sealed class PartsEvidenceTests(PartsEvidenceFixture f) : IClassFixture<P
     }
 }
 
+/// <summary>`protea explain --method prototypes`: the registered explainer gives the same activation maps as the evidence path.</summary>
+public sealed class PrototypeActivationTests(PartsEvidenceFixture f) : IClassFixture<PartsEvidenceFixture>
+{
+    [Fact]
+    public void Explainer_MapOfThePredictedClass_IsTheEvidencePathsActivationMap()
+    {
+        using var bundle = ModelBundle.Load(f.Model);
+        var model = new Protea.Explanations.ExplainedModel(bundle);
+        using var raw = f.Test.Inputs.narrow(0, 0, 8);
+        using var pixels = Protea.Explanations.ExplainedModel.Pixels(raw);
+        using var logits = model.Logits(pixels);
+        using var predicted = logits.argmax(1);
+        var explainer = Protea.Explanations.Explainers.Create("prototypes");
+        using var maps = explainer.Explain(model, pixels, predicted);
+        // The oracle: PrototypeExplainer's own path (similarity maps read back, the top prototype by
+        // contribution to the predicted logit, upsampled on the CPU side).
+        using var expected = PrototypeExplainer.ActivationMaps(bundle, raw);
+        Assert.Equal(expected.shape, maps.shape);
+        var (a, b) = (maps.data<float>().ToArray(), expected.data<float>().ToArray());
+        for (var i = 0; i < a.Length; i++) Assert.True(Math.Abs(a[i] - b[i]) <= 1e-3 * Math.Max(1, Math.Abs(b[i])), $"pixel {i}: {a[i]} vs {b[i]}");
+    }
+
+    [Fact]
+    public void Cli_ExplainsWithPrototypes()
+    {
+        var r = CliRunner.Run("explain", "--model", f.Model, "--method", "prototypes", "--json", f.Images[0]);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var rows = JsonDocument.Parse(r.Stdout).RootElement.GetProperty("explanations")[0].GetProperty("map");
+        Assert.Equal(12, rows.GetArrayLength());
+    }
+}
+
 /// <summary>The one-line per-class summary that training prints and report.md shows.</summary>
 public sealed class PartsTrainingSummaryTests
 {
