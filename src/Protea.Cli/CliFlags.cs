@@ -47,6 +47,10 @@ internal static class CliFlags
         ["unknown_data"] = "--unknown",
         ["unknown_classes"] = "--unknown-classes",
         ["out"] = "--out",
+        ["memory_budget"] = "--memory-budget",
+        ["workers"] = "--workers",
+        ["cache_dir"] = "--cache-dir",
+        ["skip_bad"] = "--skip-bad",
     };
 
     /// <summary>"--arch: architecture 'vgg' is not known; ..." for a field the CLI sets, else the message as it is.</summary>
