@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CLI := src/Protea.Cli/bin/Release/net10.0/Protea.Cli.dll
 RESULTS := TestResults
 
-.PHONY: setup build quickstart test bench clean
+.PHONY: setup build quickstart test bench bench-scale clean
 
 setup:
 	@scripts/setup
@@ -22,6 +22,10 @@ test: setup
 
 bench: build
 	bench/run
+
+bench-scale: build
+	dotnet build bench/Protea.Bench -c Release --nologo
+	/usr/bin/python3 bench/scale.py
 
 clean:
 	rm -rf src/*/bin src/*/obj tests/*/bin tests/*/obj bench/*/bin bench/*/obj obj $(RESULTS)

@@ -14,7 +14,7 @@ public static class PredictCommand
         """;
 
     private static readonly Option<string> Model = new("--model") { Description = "Model folder", Required = true };
-    private static readonly Argument<string[]> Files = new("files") { Description = "PNG/JPEG images (image models) or CSV files of feature rows (tabular models)", Arity = ArgumentArity.OneOrMore };
+    private static readonly Argument<string[]> Files = new("files") { Description = "PNG/JPEG images or folders of them (image models), or CSV files of feature rows (tabular models)", Arity = ArgumentArity.OneOrMore };
     private static readonly Option<int> Top = new("--top") { Description = "How many classes to list per input", DefaultValueFactory = _ => Predictor.DefaultTop };
     private static readonly Option<string> Engine = new("--engine") { Description = "torch | onnx | auto", DefaultValueFactory = _ => "auto" };
     private static readonly Option<int> Threads = new("--threads") { Description = "CPU threads", DefaultValueFactory = _ => Environment.ProcessorCount };
@@ -31,6 +31,9 @@ public static class PredictCommand
     }
     public sealed record PredictOutput(string Model, string Engine, IReadOnlyList<PredictionLine> Predictions);
 
+    /// <summary>Images decoded and classified at once when predicting over folders.</summary>
+    private const int FolderChunk = 512;
+
     public static Command Create(CliConsole console)
     {
         var command = new Command("predict", "Classify images (or CSV rows) with a saved model and list the most likely classes; a model calibrated with `protea calibrate-unknown` also says whether each input is unknown, with its score.")
@@ -44,7 +47,12 @@ public static class PredictCommand
             HostSetup.SetTorchThreads(p.GetValue(Threads));
             using var predictor = Predictor.Open(modelDir, choice, p.GetValue(Threads));
             if (predictor.PassedOverExport) HostSetup.NoteStaleExport(console, modelDir);
-            var predictions = predictor.PredictFiles(p.GetValue(Files)!, top)
+            // A folder stands for its images (sorted, recursively), classified a chunk at a time so memory stays flat.
+            var inputs = p.GetValue(Files)!.SelectMany(f => Directory.Exists(f)
+                ? Protea.Data.ImageFolderReader.FindImages(f).Select(h => h.Path)
+                : [f]).ToList();
+            if (inputs.Count == 0) throw new ProteaException("no images in the folders given", "files");
+            var predictions = inputs.Chunk(FolderChunk).SelectMany(chunk => predictor.PredictFiles(chunk, top))
                 .Select(pr => new PredictionLine(pr.Input, pr.Class, pr.Probability, pr.Top) { Unknown = pr.IsUnknown, UnknownScore = pr.UnknownScore }).ToList();
             if (p.GetValue(Json)) console.WriteJson(new PredictOutput(modelDir, predictor.EngineName, predictions));
             else foreach (var pr in predictions)

@@ -16,14 +16,14 @@ public sealed class BatchSource : IDisposable
     private readonly Dataset data;
     private readonly IReadOnlyList<Tensor> plan;
     private readonly long[][]? indices;
-    private readonly Task<byte[]>?[] reads;
+    private readonly Task<Tensor>?[] reads;
 
     /// <param name="plan">int64 index tensors into <paramref name="data"/>, one per batch (not disposed here).</param>
     public BatchSource(Dataset data, IReadOnlyList<Tensor> plan)
     {
         this.data = data;
         this.plan = plan;
-        reads = new Task<byte[]>?[plan.Count];
+        reads = new Task<Tensor>?[plan.Count];
         if (!data.IsStreamed) return;
         indices = plan.Select(p => p.data<long>().ToArray()).ToArray();
         for (int b = 0; b < Math.Min(PrefetchDepth, plan.Count); b++) Start(b);
@@ -37,29 +37,46 @@ public sealed class BatchSource : IDisposable
         if (indices is null) return data.Gather(plan[b]);
         var read = reads[b] ?? Start(b);
         if (b + PrefetchDepth < plan.Count) Start(b + PrefetchDepth);
-        byte[] bytes;
+        Tensor read_;
         try
         {
-            bytes = read.GetAwaiter().GetResult();
+            read_ = read.GetAwaiter().GetResult();
         }
         finally
         {
             reads[b] = null;
         }
-        return data.AsTensor(bytes, indices[b].Length);
+        // The read-ahead tensor belongs to no dispose scope; hand the caller a view in its own scope.
+        using (read_)
+            return read_.alias();
     }
 
-    private Task<byte[]> Start(int b)
+    /// <summary>Starts reading batch <paramref name="b"/> straight into a tensor of its own, outside any dispose scope.</summary>
+    private Task<Tensor> Start(int b)
     {
+        if (reads[b] is { } started) return started;
         var rows = indices![b];
-        return reads[b] ??= Task.Run(() => data.ReadBytes(rows));
+        var target = empty([rows.Length, .. data.ExampleShape], ScalarType.Byte).DetachFromDisposeScope();
+        return reads[b] = Task.Run(() =>
+        {
+            try
+            {
+                data.ReadInto(rows, target);
+                return target;
+            }
+            catch
+            {
+                target.Dispose();
+                throw;
+            }
+        });
     }
 
-    /// <summary>Waits for reads still in flight (their results are dropped; their errors were the epoch's concern).</summary>
+    /// <summary>Waits for reads still in flight and frees their tensors.</summary>
     public void Dispose()
     {
         foreach (var read in reads)
             if (read is not null)
-                try { read.Wait(); } catch (AggregateException) { }
+                try { read.Result.Dispose(); } catch (AggregateException) { }
     }
 }

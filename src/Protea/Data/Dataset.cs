@@ -111,7 +111,21 @@ public sealed class Dataset : IDisposable
             using var index = tensor(indices, ScalarType.Int64);
             return Inputs.index_select(0, index);
         }
-        return AsTensor(ReadBytes(indices), indices.Length);
+        var result = empty([indices.Length, .. ExampleShape], ScalarType.Byte);
+        ReadInto(indices, result);
+        return result;
+    }
+
+    /// <summary>
+    /// A streamed data set's examples at <paramref name="indices"/> read straight into <paramref name="destination"/>
+    /// (uint8 [n, C, H, W], contiguous); safe on any thread while the tensor lives.
+    /// </summary>
+    public void ReadInto(long[] indices, Tensor destination)
+    {
+        if (cache_ is null || rows_ is null) throw new InvalidOperationException($"{Source}: held in memory, not streamed");
+        var rows = new long[indices.Length];
+        for (int i = 0; i < indices.Length; i++) rows[i] = rows_[indices[i]];
+        cache_.Read(rows, destination.bytes);
     }
 
     /// <summary>Examples start .. start+length-1: a view of Inputs in memory, read from the cache when streamed.</summary>
@@ -120,7 +134,7 @@ public sealed class Dataset : IDisposable
         if (!IsStreamed) return Inputs.narrow(0, start, length);
         var indices = new long[length];
         for (long i = 0; i < length; i++) indices[i] = start + i;
-        return AsTensor(ReadBytes(indices), indices.Length);
+        return Gather(indices);
     }
 
     /// <summary>

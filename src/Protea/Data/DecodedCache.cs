@@ -272,6 +272,28 @@ public sealed class DecodedCache
         }
     }
 
+    /// <summary>Items <paramref name="rows"/> into <paramref name="destination"/> (rows.Count·ItemBytes bytes, e.g. a tensor's memory), on this thread.</summary>
+    public void Read(IReadOnlyList<long> rows, Span<byte> destination)
+    {
+        if (destination.Length < rows.Count * ItemBytes)
+            throw new ArgumentException($"{destination.Length} bytes cannot hold {rows.Count} items of {ItemBytes}", nameof(destination));
+        var item = (int)ItemBytes;
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var row = rows[i];
+            if ((ulong)row >= (ulong)Count) throw new ArgumentOutOfRangeException(nameof(rows), row, $"the cache holds {Count} items");
+            var span = destination.Slice(i * item, item);
+            var offset = dataOffset + row * ItemBytes;
+            while (!span.IsEmpty)
+            {
+                var got = RandomAccess.Read(handle, span, offset);
+                if (got == 0) throw new IOException($"{Path}: ends early (changed while being read)");
+                span = span[got..];
+                offset += got;
+            }
+        }
+    }
+
     /// <summary>Items <paramref name="rows"/> into <paramref name="destination"/> (rows.Length·ItemBytes bytes), read on up to <paramref name="workers"/> threads.</summary>
     public void Read(IReadOnlyList<long> rows, byte[] destination, int workers = 1)
     {

@@ -30,5 +30,12 @@ public sealed class StreamingCliTests
         Assert.Contains("11 images", skipped.Stderr);
         Assert.Contains("streamed from the decoded cache", skipped.Stderr);
         Assert.Contains("skipped 1 undecodable image: a/3.png", skipped.Stderr);
+
+        // predict over a folder: its images, sorted, one prediction each.
+        var predicted = CliRunner.Run("predict", "--model", dir.File("run2"), Path.Combine(root, "b"), "--json");
+        Assert.True(predicted.ExitCode == 0, predicted.Stderr);
+        using var json = System.Text.Json.JsonDocument.Parse(predicted.Stdout);
+        var inputs = json.RootElement.GetProperty("predictions").EnumerateArray().Select(e => e.GetProperty("input").GetString()).ToArray();
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => Path.Combine(root, "b", $"{i}.png")), inputs);
     }
 }
