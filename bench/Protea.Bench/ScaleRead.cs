@@ -8,7 +8,8 @@ namespace Protea.Bench;
 /// <summary>
 /// The data pipeline alone over an image folder: the first pass (decode into the decoded cache, or a hit),
 /// then <c>--passes</c> shuffled epochs of batches through <see cref="BatchSource"/> (streamed when the folder
-/// is over <c>--budget</c>, else in memory), as a training epoch reads them, without a model.
+/// is over <c>--budget</c>, else in memory), as a training epoch reads them, without a model. SCALE_SYNC=1 reads
+/// each batch with <see cref="Dataset.Gather(Tensor)"/> instead (no read-ahead), to tell reading from prefetching.
 /// </summary>
 public static class ScaleRead
 {
@@ -37,7 +38,8 @@ public static class ScaleRead
                 {
                     using var scope = NewDisposeScope();
                     // Touch the batch as training does (to float), so the read cannot be skipped.
-                    checksum += source.Batch(b).to(float32).sum().item<float>() > 0 ? 1 : 0;
+                    var batch = Environment.GetEnvironmentVariable("SCALE_SYNC") == "1" ? train.Gather(plan[b]) : source.Batch(b);
+                    checksum += batch.to(float32).sum().item<float>() > 0 ? 1 : 0;
                 }
             foreach (var p in plan) p.Dispose();
             times[pass] = watch.Elapsed.TotalSeconds;

@@ -49,12 +49,19 @@ public sealed class DecodedCacheTests
         Assert.False(firstReports[0].Streamed);
         Assert.True(File.Exists(firstReports[0].CacheFile));
 
-        // The second load reads the cache file; prove it by changing the file's pixels behind the index's back
-        // would be tampering, so instead check the state and that the pixels still match the decoder.
         var (second, secondReports) = Load(root, dir.File("cache"));
         using (second) AssertSamePixels(decoded.Train, second.Train);
         Assert.Equal("hit", secondReports[0].CacheState);
         Assert.Equal(firstReports[0].CacheFile, secondReports[0].CacheFile);
+
+        // A hit reads pixels from the cache, not the images: a pixel changed in the cache's item bytes (which
+        // nothing checksums) shows up in the loaded data. Item 0 starts right after the 4096-byte header.
+        var cacheBytes = File.ReadAllBytes(firstReports[0].CacheFile!);
+        cacheBytes[4096] ^= 0xFF;
+        File.WriteAllBytes(firstReports[0].CacheFile!, cacheBytes);
+        var (third, _) = Load(root, dir.File("cache"));
+        using (third)
+            Assert.Equal((byte)(decoded.Train.Inputs[0, 0, 0, 0].item<byte>() ^ 0xFF), third.Train.Inputs[0, 0, 0, 0].item<byte>());
     }
 
     [Theory]
