@@ -110,6 +110,10 @@ internal static class CliFlags
         ["faithfulness_steps"] = "--steps",
         ["deletion_baseline"] = "--deletion-baseline",
         ["insertion_baseline"] = "--insertion-baseline",
+        ["memory_budget"] = "--memory-budget",
+        ["workers"] = "--workers",
+        ["cache_dir"] = "--cache-dir",
+        ["skip_bad"] = "--skip-bad",
     };
 
     /// <summary>"--arch: architecture 'vgg' is not known; ..." for a field the CLI sets, else the message as it is.</summary>

@@ -27,13 +27,16 @@ public static class EvalCommand
     {
         var command = new Command("eval", "Evaluate a saved model: accuracy, top-5, per-class precision/recall/F1, confusion matrix, ECE. Uses the data's test split when it has one (fashion-mnist, a folder with test/), else all of it.")
         { Model, Data, Label, Id, Classes, Engine, Threads, Json };
+        var loading = new DataLoadFlags();
+        loading.AddTo(command);
         command.SetAction(p =>
         {
             var choice = InferenceEngines.ParseChoice(p.GetValue(Engine)); // a bad --engine fails before any data is read
             var modelDir = p.GetValue(Model)!;
             HostSetup.SetTorchThreads(p.GetValue(Threads));
-            var result = Evaluator.Evaluate(modelDir, DataSpec.Parse(p.GetValue(Data)!,
-                new DataSpecOptions { LabelColumn = p.GetValue(Label), IdColumn = p.GetValue(Id), Classes = p.GetValue(Classes) }), choice, p.GetValue(Threads));
+            var spec = loading.Apply(p, DataSpec.Parse(p.GetValue(Data)!,
+                new DataSpecOptions { LabelColumn = p.GetValue(Label), IdColumn = p.GetValue(Id), Classes = p.GetValue(Classes) }), console, p.GetValue(Json));
+            var result = Evaluator.Evaluate(modelDir, spec, choice, p.GetValue(Threads));
             if (result.PassedOverExport) HostSetup.NoteStaleExport(console, modelDir);
             if (p.GetValue(Json))
             {

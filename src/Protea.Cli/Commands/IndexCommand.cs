@@ -27,12 +27,14 @@ public static class IndexCommand
     {
         var command = new Command("index", "Embed a data set's training items with a saved model and save them as a search index for `protea search`.")
         { Model, Data, Out, Label, Id, Classes, Engine, Threads };
+        var loading = new DataLoadFlags();
+        loading.AddTo(command);
         command.SetAction(p =>
         {
             var choice = InferenceEngines.ParseChoice(p.GetValue(Engine));
             HostSetup.SetTorchThreads(p.GetValue(Threads));
-            var spec = DataSpec.Parse(p.GetValue(Data)!,
-                new DataSpecOptions { LabelColumn = p.GetValue(Label), IdColumn = p.GetValue(Id), Classes = p.GetValue(Classes) });
+            var spec = loading.Apply(p, DataSpec.Parse(p.GetValue(Data)!,
+                new DataSpecOptions { LabelColumn = p.GetValue(Label), IdColumn = p.GetValue(Id), Classes = p.GetValue(Classes) }), console, json: false);
             var clock = Stopwatch.StartNew();
             using var index = EmbeddingIndex.Build(p.GetValue(Model)!, spec, choice, p.GetValue(Threads));
             var out_ = p.GetValue(Out)!;

@@ -16,7 +16,7 @@ public static class PredictCommand
         """;
 
     private static readonly Option<string> Model = new("--model") { Description = "Model folder", Required = true };
-    private static readonly Argument<string[]> Files = new("files") { Description = "PNG/JPEG images (image models) or CSV files of feature rows (tabular models)", Arity = ArgumentArity.OneOrMore };
+    private static readonly Argument<string[]> Files = new("files") { Description = "PNG/JPEG images or folders of them (image models), or CSV files of feature rows (tabular models)", Arity = ArgumentArity.OneOrMore };
     private static readonly Option<int> Top = new("--top") { Description = "How many classes to list per input", DefaultValueFactory = _ => Predictor.DefaultTop };
     private static readonly Option<string> Engine = new("--engine") { Description = "torch | onnx | auto", DefaultValueFactory = _ => "auto" };
     private static readonly Option<int> Threads = new("--threads") { Description = "CPU threads", DefaultValueFactory = _ => Environment.ProcessorCount };
@@ -41,6 +41,9 @@ public static class PredictCommand
     }
     public sealed record PredictOutput(string Model, string Engine, IReadOnlyList<PredictionLine> Predictions);
 
+    /// <summary>Images decoded and classified at once when predicting over folders.</summary>
+    private const int FolderChunk = 512;
+
     public static Command Create(CliConsole console)
     {
         var command = new Command("predict", "Classify images (or CSV rows) with a saved model and list the most likely classes; a model calibrated with `protea calibrate-unknown` also says whether each input is unknown, with its score.")
@@ -63,11 +66,15 @@ public static class PredictCommand
                 throw new ProteaException("explanation panels are drawn for parts models only; this model explains with its nearest training items", "explain");
             using var predictor = Predictor.Open(modelDir, choice, p.GetValue(Threads), explain: parts ? Protea.Prototypes.PrototypeExplainer.DefaultTop : 0);
             if (predictor.PassedOverExport) HostSetup.NoteStaleExport(console, modelDir);
-            var files = p.GetValue(Files)!;
-            var results = predictor.PredictFiles(files, top);
-            if (explain && !parts) results = Search.NearestTrainingEvidence.Explain(modelDir, results);
-            if (outDir is not null) WritePanels(predictor, results, files, outDir);
-            var predictions = results
+            // A folder stands for its images (sorted, recursively), classified a chunk at a time so memory stays flat.
+            var files = p.GetValue(Files)!.SelectMany(f => Directory.Exists(f)
+                ? Protea.Data.ImageFolderReader.FindImages(f).Select(h => h.Path)
+                : [f]).ToList();
+            if (files.Count == 0) throw new ProteaException("no images in the folders given", "files");
+            var results = files.Chunk(FolderChunk).SelectMany(chunk => predictor.PredictFiles(chunk, top)).ToList();
+            var explained = explain && !parts ? Search.NearestTrainingEvidence.Explain(modelDir, results) : results;
+            if (outDir is not null) WritePanels(predictor, explained, files, outDir);
+            var predictions = explained
                 .Select(pr => new PredictionLine(pr.Input, pr.Class, pr.Probability, pr.Top)
                 {
                     Unknown = pr.IsUnknown, UnknownScore = pr.UnknownScore,

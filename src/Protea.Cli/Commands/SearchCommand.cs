@@ -35,6 +35,8 @@ public static class SearchCommand
     {
         var command = new Command("search", "Find the indexed items most like each query (exact cosine search), or measure retrieval on a test set with --data.")
         { Index, Files, Model, Data, Label, Id, Top, Json, Out, Engine, Threads };
+        var loading = new DataLoadFlags();
+        loading.AddTo(command);
         command.SetAction(p =>
         {
             var choice = InferenceEngines.ParseChoice(p.GetValue(Engine));
@@ -50,7 +52,7 @@ public static class SearchCommand
             if (searcher.PassedOverExport) HostSetup.NoteStaleExport(console, searcher.ModelDirectory);
             if (data is not null)
             {
-                var spec = DataSpec.Parse(data, new DataSpecOptions { LabelColumn = p.GetValue(Label), IdColumn = p.GetValue(Id) });
+                var spec = loading.Apply(p, DataSpec.Parse(data, new DataSpecOptions { LabelColumn = p.GetValue(Label), IdColumn = p.GetValue(Id) }), console, p.GetValue(Json));
                 var e = searcher.Evaluate(spec);
                 if (p.GetValue(Json)) console.WriteJson(e);
                 else

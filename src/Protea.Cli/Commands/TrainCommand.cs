@@ -105,13 +105,15 @@ public static class TrainCommand
             Objective, Temperature, Margin, Sampler, ClassesPerBatch, ItemsPerClass, PrototypesPerClass, PrototypeDim, ClusterCost, SeparationCost, OrthogonalityCost, L1Last, WarmupEpochs,
             PushCycles, LastLayerEpochs, CropPadding, Flip, Mixup, CutMix, Validation, Limit, Label, Id, Classes, ImageSize, Channels, Seed, Threads, KeepIndex, Resume, Json,
         };
+        var loading = new DataLoadFlags();
+        loading.AddTo(command);
         command.SetAction(p =>
         {
-            var spec = DataSpec.Parse(p.GetValue(Data)!, new DataSpecOptions
+            var spec = loading.Apply(p, DataSpec.Parse(p.GetValue(Data)!, new DataSpecOptions
             {
                 LabelColumn = p.GetValue(Label), IdColumn = p.GetValue(Id), Classes = p.GetValue(Classes),
                 ImageSize = p.GetValue(ImageSize), Channels = p.GetValue(Channels),
-            });
+            }), console, p.GetValue(Json));
             var recipe = p.GetValue(Recipe) ?? Recipes.DefaultFor(spec.Kind);
             var isTabular = spec.Kind == DataSourceKind.Csv;
             var arch = p.GetValue(Arch) ?? Architectures.DefaultFor(isTabular ? InputKind.Tabular : InputKind.Image).Name;

@@ -24,6 +24,13 @@ public sealed record DataSpec(
     /// <summary>The class subset as written (see <see cref="ClassSubset"/>), or null for all classes.</summary>
     public string? Classes { get; init; }
 
+    /// <summary>
+    /// How <see cref="Load()"/> and <see cref="LoadEvaluationSet()"/> read image folders: memory budget, decoded
+    /// cache, workers, bad images (<see cref="DataLoadOptions"/>). Default: all in memory, no cache. Kept by
+    /// <c>with</c>, so a spec fitted to a model (image size, channels) reads the same way.
+    /// </summary>
+    public DataLoadOptions Loading { get; init; } = DataLoadOptions.InMemory;
+
     public static DataSpec Parse(string spec, DataSpecOptions? options = null)
     {
         var o = options ?? new DataSpecOptions();
@@ -61,11 +68,18 @@ public sealed record DataSpec(
 
     private ClassSubset? Subset => Classes is null ? null : ClassSubset.Parse(Classes);
 
-    /// <summary>Reads the whole data set into memory; user mistakes in the data throw <see cref="ProteaException"/>.</summary>
-    public DataSplits Load() => Kind switch
+    /// <summary>Reads the data set as <see cref="Loading"/> says; user mistakes in the data throw <see cref="ProteaException"/>.</summary>
+    public DataSplits Load() => Load(Loading);
+
+    /// <summary>
+    /// Reads the data set as <paramref name="options"/> say: image folders through the decoded cache, held in
+    /// memory when they fit the memory budget, else streamed (<see cref="Dataset.IsStreamed"/>). Other kinds
+    /// are read into memory whatever the options.
+    /// </summary>
+    public DataSplits Load(DataLoadOptions options) => Kind switch
     {
         DataSourceKind.FashionMnist => Select(FashionMnistDataset.Load(Path, ImageSize, Channels)),
-        DataSourceKind.ImageFolder => ImageFolderReader.Load(Path, ImageSize, Channels, Subset),
+        DataSourceKind.ImageFolder => ImageFolderReader.Load(Path, ImageSize, Channels, Subset, options),
         DataSourceKind.Csv => Select(CsvReader.Read(Path, LabelColumn, IdColumn).ToSplits()),
         _ => throw new InvalidOperationException($"unknown data source kind {Kind}"),
     };
@@ -74,14 +88,17 @@ public sealed record DataSpec(
     /// What evaluation runs on: the source's own test split when it has one, else all of it. Reads
     /// only the test split where the source keeps it apart (Fashion-MNIST, a folder with <c>test/</c>).
     /// </summary>
-    public (Dataset Data, bool IsTestSplit) LoadEvaluationSet()
+    public (Dataset Data, bool IsTestSplit) LoadEvaluationSet() => LoadEvaluationSet(Loading);
+
+    /// <summary>As <see cref="LoadEvaluationSet()"/>, image folders read as <paramref name="options"/> say (see <see cref="Load(DataLoadOptions)"/>).</summary>
+    public (Dataset Data, bool IsTestSplit) LoadEvaluationSet(DataLoadOptions options)
     {
         switch (Kind)
         {
             case DataSourceKind.FashionMnist:
                 return (Select(new DataSplits(FashionMnistDataset.LoadTest(Path, ImageSize, Channels), null)).Train, true);
             case DataSourceKind.ImageFolder:
-                return ImageFolderReader.LoadEvaluationSet(Path, ImageSize, Channels, Subset);
+                return ImageFolderReader.LoadEvaluationSet(Path, ImageSize, Channels, Subset, options);
             default:
                 return (Load().Train, false);
         }

@@ -19,10 +19,12 @@ public static class ImageFolderReader
     /// 1 when every image is grayscale, else 3. <paramref name="classes"/> keeps only those classes
     /// (the other folders are not read).
     /// </summary>
-    public static DataSplits Load(string directory, int? imageSize = null, int? channels = null, ClassSubset? classes = null)
+    /// <param name="options">Memory budget, decoded cache, workers and bad images (<see cref="DataLoadOptions"/>); null: all in memory, no cache.</param>
+    public static DataSplits Load(string directory, int? imageSize = null, int? channels = null, ClassSubset? classes = null,
+        DataLoadOptions? options = null)
     {
         var roots = SplitRoots(directory);
-        var datasets = Read(directory, roots, roots, imageSize, channels, classes);
+        var datasets = Read(directory, roots, roots, imageSize, channels, classes, options ?? DataLoadOptions.InMemory);
         return new DataSplits(datasets[0], datasets.Count > 1 ? datasets[1] : null);
     }
 
@@ -31,11 +33,11 @@ public static class ImageFolderReader
     /// not read; only its folder names count, so class indices are those of training), else all images.
     /// </summary>
     public static (Dataset Data, bool IsTestSplit) LoadEvaluationSet(string directory, int? imageSize = null, int? channels = null,
-        ClassSubset? classes = null)
+        ClassSubset? classes = null, DataLoadOptions? options = null)
     {
         var roots = SplitRoots(directory);
         bool hasTest = roots.Count > 1;
-        var data = Read(directory, roots, hasTest ? [roots[1]] : roots, imageSize, channels, classes)[0];
+        var data = Read(directory, roots, hasTest ? [roots[1]] : roots, imageSize, channels, classes, options ?? DataLoadOptions.InMemory)[0];
         return (data, hasTest);
     }
 
@@ -44,8 +46,12 @@ public static class ImageFolderReader
     /// union over all <paramref name="roots"/>; each file is probed once and decoded once.
     /// </summary>
     private static List<Dataset> Read(string directory, List<string> roots, List<string> load, int? imageSize, int? channels,
-        ClassSubset? classes)
+        ClassSubset? classes, DataLoadOptions options)
     {
+        options.Validate();
+        if (options.SkipBad && options.CacheDirectory is null)
+            throw new ProteaException("skipping bad images needs the decoded cache; give a cache folder", "skip_bad");
+        var skipped = options.SkipBad ? new List<string>() : null;
         if (channels is { } c && c != 1 && c != 3)
             throw new ArgumentOutOfRangeException(nameof(channels), c, "must be 1 or 3");
         if (imageSize is < 1)
@@ -66,8 +72,8 @@ public static class ImageFolderReader
         var headers = load
             .Select(root => folders[root].Where(labelOf.ContainsKey)
                 .Select(name => (Label: labelOf[name], Images: name == UnlabelledFolder
-                    ? FindImages(Path.Combine(root, name))
-                    : ProbeClassFolder(Path.Combine(root, name))))
+                    ? FindImages(Path.Combine(root, name), skipped)
+                    : ProbeClassFolder(Path.Combine(root, name), skipped)))
                 .ToList())
             .ToList();
         if (classes is not null && !headers[0].Any(f => f.Label >= 0))
@@ -79,6 +85,8 @@ public static class ImageFolderReader
         int outChannels = channels ?? (all.All(h => h.IsGray) ? 1 : 3);
         var (height, width) = imageSize is { } side ? (side, side) : CommonSize(directory, all);
 
+        var itemBytes = (long)outChannels * height * width;
+        var streamed = options.CacheDirectory is not null && options.MemoryBudget is { } budget && all.Count * itemBytes > budget;
         var datasets = new List<Dataset>();
         try
         {
@@ -86,9 +94,32 @@ public static class ImageFolderReader
             {
                 var files = headers[s].SelectMany(f => f.Images.Select(image => image.Path)).ToList();
                 var labels = headers[s].SelectMany(f => f.Images.Select(_ => f.Label)).ToArray();
-                var ids = files.Select(f => Path.GetRelativePath(directory, f).Replace(Path.DirectorySeparatorChar, '/')).ToArray();
-                var tensor = ImageDecoder.DecodeMany(files, outChannels, height, width);
-                datasets.Add(new Dataset(tensor, labels, classNames, InputKind.Image, load[s], ids));
+                var ids = files.Select(f => Id(directory, f)).ToArray();
+                if (options.CacheDirectory is null)
+                {
+                    var tensor = ImageDecoder.DecodeMany(files, outChannels, height, width);
+                    datasets.Add(new Dataset(tensor, labels, classNames, InputKind.Image, load[s], ids));
+                    options.Report?.Invoke(new DataLoadReport(load[s], files.Count, false, files.Count * itemBytes, options.MemoryBudget, null, "none", []));
+                    continue;
+                }
+                var (cache, state) = DecodedCache.OpenOrBuild(options.CacheDirectory, load[s], files, outChannels, height, width,
+                    options.WorkerCount, options.SkipBad, options.Progress);
+                if (!options.SkipBad && cache.Bad.Count > 0)
+                    throw new ProteaException(cache.Bad[cache.Bad.Keys.Min()]);
+                var rows = Enumerable.Range(0, files.Count).Where(i => !cache.Bad.ContainsKey(i)).Select(i => (long)i).ToArray();
+                var splitSkipped = (skipped ?? []).Where(f => f.StartsWith(load[s] + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+                    .Select(f => Id(directory, f)).Concat(cache.Bad.Keys.Order().Select(i => ids[i])).ToList();
+                var data = new Dataset(cache, rows, rows.Select(i => labels[i]).ToArray(), classNames, load[s],
+                    rows.Select(i => ids[i]).ToArray(), options.WorkerCount);
+                if (!streamed)
+                {
+                    // Fits the budget: into memory, read from the cache (not decoded again), the fast path.
+                    var inMemory = new Dataset(ReadAll(cache, rows), data.Labels, classNames, InputKind.Image, load[s], data.Ids);
+                    data = inMemory;
+                }
+                datasets.Add(data);
+                options.Report?.Invoke(new DataLoadReport(load[s], rows.Length, streamed, rows.Length * itemBytes, options.MemoryBudget,
+                    cache.Path, state, splitSkipped));
             }
         }
         catch
@@ -99,11 +130,36 @@ public static class ImageFolderReader
         return datasets;
     }
 
+    private static string Id(string directory, string file) => Path.GetRelativePath(directory, file).Replace(Path.DirectorySeparatorChar, '/');
+
+    /// <summary>The cache's <paramref name="rows"/> as one uint8 tensor, read in chunks straight into it.</summary>
+    private static TorchSharp.torch.Tensor ReadAll(DecodedCache cache, long[] rows)
+    {
+        var result = TorchSharp.torch.empty([rows.Length, cache.Channels, cache.Height, cache.Width], TorchSharp.torch.ScalarType.Byte);
+        const int chunk = 1024;
+        var buffer = new byte[Math.Min(rows.Length, chunk) * cache.ItemBytes];
+        for (int start = 0; start < rows.Length; start += chunk)
+        {
+            var len = Math.Min(chunk, rows.Length - start);
+            if (len * cache.ItemBytes != buffer.Length) buffer = new byte[len * cache.ItemBytes];
+            cache.Read(rows.AsSpan(start, len).ToArray(), buffer);
+            using var slot = result.narrow(0, start, len);
+            slot.bytes = buffer;
+        }
+        return result;
+    }
+
     /// <summary>
     /// The images under <paramref name="directory"/> (recursively, hidden entries skipped), sorted by path,
     /// with their headers. Files that are not images are skipped unless their name promises one.
     /// </summary>
-    public static IReadOnlyList<ImageHeader> FindImages(string directory)
+    public static IReadOnlyList<ImageHeader> FindImages(string directory) => FindImages(directory, null);
+
+    /// <summary>
+    /// As <see cref="FindImages(string)"/>; files whose name promises an image but whose content is none are
+    /// added to <paramref name="skipped"/> when it is given, else they are an error.
+    /// </summary>
+    public static IReadOnlyList<ImageHeader> FindImages(string directory, List<string>? skipped)
     {
         var files = Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
             .Select(f => Path.GetRelativePath(directory, f))
@@ -116,7 +172,8 @@ public static class ImageFolderReader
         Parallel.For(0, files.Count, i => probed[i] = ImageDecoder.Probe(files[i]));
         for (int i = 0; i < files.Count; i++)
             if (probed[i] is null && ImageDecoder.HasImageExtension(files[i]))
-                throw new ProteaException($"{files[i]}: not a PNG or JPEG image (cannot decode)");
+                if (skipped is not null) skipped.Add(files[i]);
+                else throw new ProteaException($"{files[i]}: not a PNG or JPEG image (cannot decode)");
         return probed.OfType<ImageHeader>().ToList();
     }
 
@@ -149,9 +206,9 @@ public static class ImageFolderReader
         return names;
     }
 
-    private static IReadOnlyList<ImageHeader> ProbeClassFolder(string folder)
+    private static IReadOnlyList<ImageHeader> ProbeClassFolder(string folder, List<string>? skipped)
     {
-        var images = FindImages(folder);
+        var images = FindImages(folder, skipped);
         if (images.Count == 0)
             throw new ProteaException($"{folder}: class folder holds no PNG or JPEG images; add some or remove the folder");
         return images;

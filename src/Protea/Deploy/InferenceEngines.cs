@@ -64,22 +64,28 @@ public static class InferenceEngines
         var expected = engine.Description.InputShape;
         if (!data.ExampleShape.SequenceEqual(expected))
             throw new ProteaException($"{data.Source}: examples have shape [{string.Join(", ", data.ExampleShape)}], the model expects [{string.Join(", ", expected)}]; use data like the model was trained on", "data");
-        return RunAll(engine, data.Inputs, batchSize, cancellation);
+        if (!data.IsStreamed) return RunAll(engine, data.Inputs, batchSize, cancellation);
+        return RunAll(engine, data.Count, data.Slice, batchSize, cancellation);
     }
 
     /// <summary>Runs raw inputs [N, ...] in batches of <paramref name="batchSize"/>; row i of the result is input i.</summary>
     public static InferenceOutput RunAll(IInferenceEngine engine, Tensor inputs, int batchSize = DefaultBatchSize, CancellationToken cancellation = default)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         CheckBatch(engine.Description, inputs);
-        var n = (int)inputs.shape[0];
+        return RunAll(engine, (int)inputs.shape[0], (start, count) => inputs.narrow(0, start, count), batchSize, cancellation);
+    }
+
+    /// <summary>Runs <paramref name="n"/> raw inputs, <paramref name="rows"/>(start, count) giving each batch.</summary>
+    private static InferenceOutput RunAll(IInferenceEngine engine, int n, Func<long, long, Tensor> rows, int batchSize, CancellationToken cancellation)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         float[]? logits = null, embeddings = null;
         int k = engine.Description.NumClasses, d = 0;
         for (var start = 0; start < n; start += batchSize)
         {
             cancellation.ThrowIfCancellationRequested();
             var count = Math.Min(batchSize, n - start);
-            using var batch = inputs.narrow(0, start, count);
+            using var batch = rows(start, count);
             var output = engine.Run(batch);
             if (logits is null)
             {

@@ -28,26 +28,33 @@ public sealed record InputNormalization(double[] Mean, double[] Std, double Scal
     /// statistics, accumulated in float64 over chunks so a whole data set is never widened at once
     /// (60,000 Fashion-MNIST images as float64 would be 376 MB).
     /// </summary>
-    public static InputNormalization Fit(Tensor inputs, long chunk = 4096)
+    public static InputNormalization Fit(Tensor inputs, long chunk = 4096) =>
+        Fit(inputs.shape, (start, len) => inputs.narrow(0, start, len), chunk);
+
+    /// <summary>As <see cref="Fit(Tensor, long)"/> over a data set held in memory or streamed: the same chunks, the same sums.</summary>
+    public static InputNormalization Fit(Data.Dataset data, long chunk = 4096) =>
+        data.IsStreamed ? Fit([data.Count, .. data.ExampleShape], data.Slice, chunk) : Fit(data.Inputs, chunk);
+
+    private static InputNormalization Fit(long[] shape, Func<long, long, Tensor> rows, long chunk)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var image = inputs.dim() == 4;
+        var image = shape.Length == 4;
         var scale = image ? 1.0 / 255.0 : 1.0;
         var dims = image ? new long[] { 0, 2, 3 } : new long[] { 0 };
-        var features = inputs.shape[1];
+        var features = shape[1];
         var sum = zeros(features, dtype: float64);
         var sumSquares = zeros(features, dtype: float64);
-        var n = inputs.shape[0];
+        var n = shape[0];
         for (long start = 0; start < n; start += chunk)
         {
             using var inner = NewDisposeScope();
-            var x = inputs.narrow(0, start, Math.Min(chunk, n - start)).to(float64);
+            var x = rows(start, Math.Min(chunk, n - start)).to(float64);
             sum.add_(x.sum(dims));
             sumSquares.add_(x.square().sum(dims));
         }
         // Held: a temporary Scalar may be finalised while the native division still reads it ("Unknown scalar type").
-        using var count = ((double)n * (image ? inputs.shape[2] * inputs.shape[3] : 1)).ToScalar();
+        using var count = ((double)n * (image ? shape[2] * shape[3] : 1)).ToScalar();
         using var meanTensor = sum.div(count);
         using var meanSquareTensor = sumSquares.div(count);
         var mean = meanTensor.data<double>().ToArray();

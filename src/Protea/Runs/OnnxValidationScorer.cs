@@ -18,7 +18,7 @@ public sealed class OnnxValidationScorer(int threads) : IValidationScorer
     {
         model.eval();
         if (!OnnxExporter.CanExport(description))
-            return ClassifierInference.Logits(model, description.Normalization, data.Inputs, BatchSize);
+            return ClassifierInference.Logits(model, description.Normalization, data, BatchSize);
         // Not disposed: a bundle owns its model, and this one is the live network.
         var live = new ModelBundle(description, model);
         using var engine = OnnxEngine.FromModel(live, threads);

@@ -123,7 +123,7 @@ public static class TrainingRun
                 : (train, "train");
             var logits = ReferenceEquals(evalSet, validation) && training.FinalValidationLogits is { } scored
                 ? scored
-                : ClassifierInference.Logits(bundle.Model, bundle.Description.Normalization, evalSet.Inputs);
+                : ClassifierInference.Logits(bundle.Model, bundle.Description.Normalization, evalSet);
             var metrics = ClassificationMetrics.Evaluate(logits, evalSet.Labels, evalSet.ClassNames);
 
             var described = bundle.Description with
@@ -144,7 +144,7 @@ public static class TrainingRun
             new ModelBundle(described, bundle.Model).Save(outDir);
             if (heldOut is { Count: > 0 })
                 CalibrateUnknown(outDir, ReferenceEquals(evalSet, heldOut) ? logits
-                    : ClassifierInference.Logits(bundle.Model, bundle.Description.Normalization, heldOut.Inputs), heldOut.Count, described.NumClasses);
+                    : ClassifierInference.Logits(bundle.Model, bundle.Description.Normalization, heldOut), heldOut.Count, described.NumClasses);
             if (options.KeepIndex)
                 Search.NearestTrainingEvidence.Keep(outDir, train, spec, options.Threads, cancellation);
             var result = new Result(outDir, spec.ToString(), evaluatedOn, metrics, training.Epochs, training.TrainSeconds,

@@ -78,7 +78,7 @@ public sealed class LearningRateFinder(TrainOptions options)
                 using (var scope = NewDisposeScope())
                 {
                     var index = plan[next++];
-                    var x = normalization.Apply(labelled.Inputs.index_select(0, index));
+                    var x = normalization.Apply(labelled.Gather(index));
                     var y = labels.index_select(0, index);
                     var value = nn.functional.cross_entropy(model.forward(x), y);
                     optimizer.ZeroGrad();

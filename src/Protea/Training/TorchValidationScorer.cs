@@ -7,5 +7,5 @@ namespace Protea.Training;
 public sealed class TorchValidationScorer : IValidationScorer
 {
     public float[] Logits(Classifier model, ModelDescription description, Dataset data) =>
-        ClassifierInference.Logits(model, description.Normalization, data.Inputs);
+        ClassifierInference.Logits(model, description.Normalization, data);
 }

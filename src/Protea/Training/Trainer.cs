@@ -164,6 +164,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
             using var correct = zeros(1, dtype: int64);
             var lastReport = TimeSpan.Zero;
             double lr = 0;
+            using var source = new BatchSource(labelled, plan);
             try
             {
                 for (var b = 0; b < batches; b++)
@@ -171,7 +172,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
                     using var scope = NewDisposeScope();
                     var step = (long)epoch * batches + b;
                     lr = schedule.LearningRate(step);
-                    var batch = MakeBatch(labelled.Inputs, labels, plan[b], normalization, augmenter, views, mix, random, generator);
+                    var batch = MakeBatch(source.Batch(b), labels, plan[b], normalization, augmenter, views, mix, random, generator);
                     var outputs = Forward(model, batch, needs);
                     var loss = objectives[0].Loss(batch, outputs);
                     for (var i = 1; i < objectives.Count; i++)
@@ -260,7 +261,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
     /// <summary>A new network from the options, with normalisation fitted to the training data.</summary>
     internal static (Classifier, ModelDescription) Fresh(TrainOptions o, Dataset labelled, InputNormalization? given = null)
     {
-        var normalization = given ?? InputNormalization.Fit(labelled.Inputs);
+        var normalization = given ?? InputNormalization.Fit(labelled);
         if (o.Init is not null && o.Width != 1)
             throw new ProteaException($"pretrained weights ({o.Init}) have the published widths; they cannot start a backbone of width {o.Width}", "width");
         var backbone = Architectures.CreateBackbone(o.Architecture, labelled.Kind, labelled.ExampleShape, o.Stem, width: o.Width);
@@ -328,14 +329,13 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
     }
 
     /// <summary>
-    /// Gathers, augments and normalises a batch, then mixes it (mixup/CutMix) when enabled. When an
+    /// Augments and normalises a batch's raw inputs (gathered by the <see cref="BatchSource"/>), then mixes it (mixup/CutMix) when enabled. When an
     /// objective asks for a second view, both views are independent draws of <paramref name="views"/>
     /// from the same raw examples, and the second is not mixed.
     /// </summary>
-    private static TrainingBatch MakeBatch(Tensor inputs, Tensor labels, Tensor index, InputNormalization normalization,
+    private static TrainingBatch MakeBatch(Tensor raw, Tensor labels, Tensor index, InputNormalization normalization,
         BatchAugmenter augmenter, TwoViewAugmenter? views, MixAugment mix, Random random, Generator generator)
     {
-        var raw = inputs.index_select(0, index);
         var x = views is not null ? views.View(raw, normalization, generator)
             : normalization.Apply(augmenter.IsIdentity ? raw : augmenter.Apply(raw, generator));
         var y = labels.index_select(0, index);

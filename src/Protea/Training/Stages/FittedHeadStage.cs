@@ -24,7 +24,7 @@ public sealed class FittedHeadStage(HeadSpec spec, string architecture) : IStage
     {
         var model = context.Model;
         var head = Architectures.CreateHead(spec.Name, architecture, model.Backbone, model.Head.NumClasses);
-        using (var embeddings = ClassifierInference.Embeddings(model, context.Normalization, context.Train.Inputs, EmbeddingBatchSize))
+        using (var embeddings = ClassifierInference.Embeddings(model, context.Normalization, context.Train, EmbeddingBatchSize))
             ((IFittedHead)head).Fit(embeddings, context.Train.Labels);
         var fitted = new Classifier(model.Backbone, head);
         fitted.eval();

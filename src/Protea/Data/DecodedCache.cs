@@ -1,0 +1,322 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+
+namespace Protea.Data;
+
+/// <summary>
+/// A split's images decoded once, resized and converted, as one flat file of uint8 items [C, H, W] in
+/// the split's order, so that later epochs and later runs read pixels instead of decoding PNG/JPEG.
+/// The file lives in a cache folder (default <see cref="DefaultDirectory"/>), named after the split's
+/// folder and the item shape; its header holds the SHA-256 of the split's index (every file's path,
+/// size and modification time, the image size and channels), so a changed, added or removed file makes
+/// it stale and it is rebuilt. A damaged file (wrong magic or version, a header whose own SHA-256 does
+/// not match, a length that is not the header's) is rebuilt, never read. It is written to a temporary
+/// file beside it and renamed into place, so a reader never sees half a cache. Images that cannot be
+/// decoded are recorded with their message (when skipping bad images) and their slots left zero.
+/// <para>Layout: a 4096-byte header ("PROTEAPX", version, count, channels, height, width, index SHA-256,
+/// trailer length and SHA-256, then the SHA-256 of those fields), the items, then the trailer (the bad items:
+/// index and message).</para>
+/// </summary>
+public sealed class DecodedCache
+{
+    private const string Magic = "PROTEAPX";
+    private const int Version = 1;
+    private const int DataOffset = 4096;
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
+
+    private readonly SafeFileHandle handle;
+    private readonly long dataOffset;
+
+    private DecodedCache(string path, SafeFileHandle handle, long dataOffset, int count, int channels, int height, int width,
+        IReadOnlyDictionary<int, string> bad)
+    {
+        Path = path;
+        this.handle = handle;
+        this.dataOffset = dataOffset;
+        Count = count;
+        Channels = channels;
+        Height = height;
+        Width = width;
+        Bad = bad;
+    }
+
+    public string Path { get; }
+    public int Count { get; }
+    public int Channels { get; }
+    public int Height { get; }
+    public int Width { get; }
+    public long ItemBytes => (long)Channels * Height * Width;
+
+    /// <summary>Items that could not be decoded: index -> the decoder's message (which names the file).</summary>
+    public IReadOnlyDictionary<int, string> Bad { get; }
+
+    /// <summary>$XDG_CACHE_HOME/protea/decoded, else ~/.cache/protea/decoded.</summary>
+    public static string DefaultDirectory
+    {
+        get
+        {
+            var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+            var root = string.IsNullOrEmpty(xdg)
+                ? System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache")
+                : xdg;
+            return System.IO.Path.Combine(root, "protea", "decoded");
+        }
+    }
+
+    /// <summary>The cache file of a split: its folder's full path and the item shape name it, not the files' state.</summary>
+    public static string FileFor(string cacheDirectory, string splitRoot, int channels, int height, int width)
+    {
+        var name = $"{System.IO.Path.GetFullPath(splitRoot)}\n{channels}x{height}x{width}";
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(name)))[..24];
+        var label = new string(System.IO.Path.GetFileName(System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(splitRoot)))
+            .Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '_').Take(40).ToArray());
+        return System.IO.Path.Combine(cacheDirectory, $"{label}-{hash}-{channels}x{height}x{width}.pxc");
+    }
+
+    /// <summary>SHA-256 of what the decoded items depend on: each file's full path, size and modification time, and the item shape.</summary>
+    public static byte[] IndexHash(IReadOnlyList<string> files, int channels, int height, int width)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(Encoding.UTF8.GetBytes($"protea-decoded v{Version} {channels}x{height}x{width} {files.Count}\n"));
+        foreach (var file in files)
+        {
+            var info = new FileInfo(file);
+            var stamp = info.Exists ? $"{info.Length} {info.LastWriteTimeUtc.Ticks}" : "missing";
+            sha.AppendData(Encoding.UTF8.GetBytes($"{System.IO.Path.GetFullPath(file)}\0{stamp}\n"));
+        }
+        return sha.GetHashAndReset();
+    }
+
+    /// <summary>
+    /// The cache of <paramref name="files"/> (a split under <paramref name="splitRoot"/>, in order) from
+    /// <paramref name="cacheDirectory"/> when it is current and sound, else decoded now on
+    /// <paramref name="workers"/> threads and written. Without <paramref name="skipBad"/> the first
+    /// undecodable file (in order) stops it with that file's name, and nothing is written.
+    /// </summary>
+    /// <returns>The cache and what happened: "hit", "built" or "rebuilt (why)".</returns>
+    public static (DecodedCache Cache, string State) OpenOrBuild(string cacheDirectory, string splitRoot, IReadOnlyList<string> files,
+        int channels, int height, int width, int workers, bool skipBad, IProgress<DecodeProgress>? progress = null)
+    {
+        var path = FileFor(cacheDirectory, splitRoot, channels, height, width);
+        var key = IndexHash(files, channels, height, width);
+        string state = "built";
+        if (File.Exists(path))
+        {
+            var opened = TryOpen(path, key, files.Count, channels, height, width, out var why);
+            if (opened is not null) return (opened, "hit");
+            state = $"rebuilt ({why})";
+        }
+        Build(path, key, splitRoot, files, channels, height, width, workers, skipBad, progress);
+        var built = TryOpen(path, key, files.Count, channels, height, width, out var problem)
+            ?? throw new IOException($"{path}: the decoded cache just written does not read back ({problem})");
+        return (built, state);
+    }
+
+    /// <summary>The cache at <paramref name="path"/> when it is sound and matches; else null and why not.</summary>
+    public static DecodedCache? TryOpen(string path, byte[] indexHash, int count, int channels, int height, int width, out string? why)
+    {
+        SafeFileHandle? handle = null;
+        try
+        {
+            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, FileOptions.RandomAccess);
+            var length = RandomAccess.GetLength(handle);
+            if (length < DataOffset) return Fail("truncated", out why);
+            var head = new byte[DataOffset];
+            if (RandomAccess.Read(handle, head, 0) != DataOffset) return Fail("truncated", out why);
+            using var reader = new BinaryReader(new MemoryStream(head));
+            if (Encoding.ASCII.GetString(reader.ReadBytes(Magic.Length)) != Magic) return Fail("not a decoded cache", out why);
+            if (reader.ReadInt32() != Version) return Fail("another format version", out why);
+            var n = reader.ReadInt32();
+            var (c, h, w) = (reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32());
+            var storedIndex = reader.ReadBytes(32);
+            var trailerLength = reader.ReadInt64();
+            var trailerHash = reader.ReadBytes(32);
+            var fieldsLength = (int)reader.BaseStream.Position;
+            var storedHash = reader.ReadBytes(32);
+            if (!SHA256.HashData(head.AsSpan(0, fieldsLength)).AsSpan().SequenceEqual(storedHash))
+                return Fail("damaged header", out why);
+            if (n < 0 || c < 1 || h < 1 || w < 1 || trailerLength < 4 || trailerLength > 1L << 30)
+                return Fail("damaged header", out why);
+            var itemsEnd = DataOffset + (long)n * c * h * w;
+            if (length != itemsEnd + trailerLength) return Fail(length < itemsEnd + trailerLength ? "truncated" : "damaged (too long)", out why);
+            var trailer = new byte[trailerLength];
+            if (RandomAccess.Read(handle, trailer, itemsEnd) != trailerLength) return Fail("truncated", out why);
+            if (!SHA256.HashData(trailer).AsSpan().SequenceEqual(trailerHash))
+                return Fail("damaged index of bad items", out why);
+            if (!storedIndex.AsSpan().SequenceEqual(indexHash) || n != count || c != channels || h != height || w != width)
+                return Fail("the folder changed", out why);
+            var bad = new Dictionary<int, string>();
+            using (var badReader = new BinaryReader(new MemoryStream(trailer), Encoding.UTF8))
+            {
+                var badCount = badReader.ReadInt32();
+                for (int i = 0; i < badCount; i++) bad[badReader.ReadInt32()] = badReader.ReadString();
+            }
+            why = null;
+            var cache = new DecodedCache(path, handle, DataOffset, n, c, h, w, bad);
+            handle = null;
+            return cache;
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException or UnauthorizedAccessException or FormatException)
+        {
+            return Fail($"unreadable: {e.Message}", out why);
+        }
+        finally
+        {
+            handle?.Dispose();
+        }
+    }
+
+    private static DecodedCache? Fail(string reason, out string? why)
+    {
+        why = reason;
+        return null;
+    }
+
+    private static void Build(string path, byte[] key, string source, IReadOnlyList<string> files, int channels, int height, int width,
+        int workers, bool skipBad, IProgress<DecodeProgress>? progress)
+    {
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+        long itemBytes = (long)channels * height * width;
+        var bad = new System.Collections.Concurrent.ConcurrentDictionary<int, string>();
+        var watch = Stopwatch.StartNew();
+        long done = 0;
+        var lastReport = TimeSpan.Zero;
+        var reportLock = new object();
+        var temp = $"{path}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None))
+            {
+                var itemsEnd = DataOffset + files.Count * itemBytes;
+                stream.SetLength(itemsEnd);
+                var handle = stream.SafeFileHandle;
+                try
+                {
+                    DecodeAll();
+                }
+                catch (AggregateException e) when (e.InnerException is IOException or UnauthorizedAccessException)
+                {
+                    throw new ProteaException($"{System.IO.Path.GetDirectoryName(path)}: cannot write the decoded cache ({e.InnerException.Message})", "cache_dir");
+                }
+                void DecodeAll() => Parallel.For(0, files.Count, new ParallelOptions { MaxDegreeOfParallelism = workers }, () => new byte[itemBytes], (i, loop, buffer) =>
+                {
+                    try
+                    {
+                        ImageDecoder.DecodeInto(files[i], channels, height, width, buffer);
+                    }
+                    catch (Exception e)
+                    {
+                        // Never let a worker thread die with the exception: it becomes the file's one-line message.
+                        bad[i] = e is ProteaException ? e.Message : $"{files[i]}: cannot decode ({e.Message})";
+                        if (!skipBad) loop.Break();
+                        return buffer;
+                    }
+                    RandomAccess.Write(handle, buffer, DataOffset + i * itemBytes);
+                    var now = Interlocked.Increment(ref done);
+                    if (progress is not null && watch.Elapsed - lastReport >= ProgressInterval)
+                        lock (reportLock)
+                            if (watch.Elapsed - lastReport >= ProgressInterval)
+                            {
+                                lastReport = watch.Elapsed;
+                                progress.Report(new DecodeProgress(source, now, files.Count, watch.Elapsed));
+                            }
+                    return buffer;
+                }, _ => { });
+                // Break() lets every earlier item finish, so the smallest bad index is the first bad file in order.
+                if (!skipBad && !bad.IsEmpty)
+                    throw new ProteaException(bad[bad.Keys.Min()]);
+                progress?.Report(new DecodeProgress(source, files.Count, files.Count, watch.Elapsed));
+
+                byte[] trailer;
+                using (var memory = new MemoryStream())
+                {
+                    using (var writer = new BinaryWriter(memory, Encoding.UTF8, leaveOpen: true))
+                    {
+                        writer.Write(bad.Count);
+                        foreach (var (index, message) in bad.OrderBy(p => p.Key))
+                        {
+                            writer.Write(index);
+                            writer.Write(message);
+                        }
+                    }
+                    trailer = memory.ToArray();
+                }
+                byte[] fields;
+                using (var memory = new MemoryStream())
+                {
+                    using (var writer = new BinaryWriter(memory, Encoding.UTF8, leaveOpen: true))
+                    {
+                        writer.Write(Encoding.ASCII.GetBytes(Magic));
+                        writer.Write(Version);
+                        writer.Write(files.Count);
+                        writer.Write(channels);
+                        writer.Write(height);
+                        writer.Write(width);
+                        writer.Write(key);
+                        writer.Write((long)trailer.Length);
+                        writer.Write(SHA256.HashData(trailer));
+                    }
+                    fields = memory.ToArray();
+                }
+                RandomAccess.Write(handle, [.. fields, .. SHA256.HashData(fields)], 0);
+                RandomAccess.Write(handle, trailer, itemsEnd);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
+    /// <summary>Items <paramref name="rows"/> into <paramref name="destination"/> (rows.Count·ItemBytes bytes, e.g. a tensor's memory), on this thread.</summary>
+    public void Read(IReadOnlyList<long> rows, Span<byte> destination)
+    {
+        if (destination.Length < rows.Count * ItemBytes)
+            throw new ArgumentException($"{destination.Length} bytes cannot hold {rows.Count} items of {ItemBytes}", nameof(destination));
+        var item = (int)ItemBytes;
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var row = rows[i];
+            if ((ulong)row >= (ulong)Count) throw new ArgumentOutOfRangeException(nameof(rows), row, $"the cache holds {Count} items");
+            var span = destination.Slice(i * item, item);
+            var offset = dataOffset + row * ItemBytes;
+            while (!span.IsEmpty)
+            {
+                var got = RandomAccess.Read(handle, span, offset);
+                if (got == 0) throw new IOException($"{Path}: ends early (changed while being read)");
+                span = span[got..];
+                offset += got;
+            }
+        }
+    }
+
+    /// <summary>Items <paramref name="rows"/> into <paramref name="destination"/> (rows.Length·ItemBytes bytes), read on up to <paramref name="workers"/> threads.</summary>
+    public void Read(IReadOnlyList<long> rows, byte[] destination, int workers = 1)
+    {
+        if (destination.LongLength < rows.Count * ItemBytes)
+            throw new ArgumentException($"{destination.LongLength} bytes cannot hold {rows.Count} items of {ItemBytes}", nameof(destination));
+        var item = (int)ItemBytes;
+        void ReadOne(int i)
+        {
+            var row = rows[i];
+            if ((ulong)row >= (ulong)Count) throw new ArgumentOutOfRangeException(nameof(rows), row, $"the cache holds {Count} items");
+            var span = destination.AsSpan(i * item, item);
+            var offset = dataOffset + row * ItemBytes;
+            while (!span.IsEmpty)
+            {
+                var got = RandomAccess.Read(handle, span, offset);
+                if (got == 0) throw new IOException($"{Path}: ends early (changed while being read)");
+                span = span[got..];
+                offset += got;
+            }
+        }
+        if (workers <= 1 || rows.Count < 16)
+            for (int i = 0; i < rows.Count; i++) ReadOne(i);
+        else
+            Parallel.For(0, rows.Count, new ParallelOptions { MaxDegreeOfParallelism = workers }, ReadOne);
+    }
+}
