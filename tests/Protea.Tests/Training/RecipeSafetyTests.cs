@@ -109,7 +109,9 @@ public sealed class RecipeSafetyTests(TorchvisionResNet18Fixture torchvision) : 
 
         var result = System.Text.Json.JsonDocument.Parse(Python.Run(UpdateBnOracle, dir.File("before"), dir.File("inputs.safetensors"), dir.File("after"), "64")).RootElement;
         Assert.Equal(10, result.GetProperty("n").GetInt32()); // 5 layers x (mean, var)
-        Assert.True(result.GetProperty("worst").GetDouble() < 1e-4, $"largest relative difference from update_bn: {result.GetProperty("worst").GetDouble()} ({result.GetProperty("where").GetString()})");
+        // 5e-4: float32 sums over 300 items in another order (measured up to 1.1e-4); a wrong rule (momentum
+        // instead of the cumulative average, or unnormalised inputs) is off by far more than that.
+        Assert.True(result.GetProperty("worst").GetDouble() < 5e-4, $"largest relative difference from update_bn: {result.GetProperty("worst").GetDouble()} ({result.GetProperty("where").GetString()})");
         Assert.True(result.GetProperty("moved").GetDouble() > 1e-2, "recalibration left the statistics where training put them; the test could not fail");
     }
 
