@@ -96,7 +96,7 @@ public sealed class NearestTrainingEvidence : IDisposable
     public static IReadOnlyList<Prediction> Explain(string modelDir, IReadOnlyList<Prediction> predictions, int items = DefaultItems)
     {
         using var evidence = Open(modelDir)
-            ?? throw new ProteaException($"the model in {modelDir} keeps no training index to explain its predictions with; train it again keeping the index", "explain");
+            ?? throw new ProteaException($"the model in {modelDir} keeps no training index to explain its predictions with and its head has no prototypes; train it again keeping the index, or with the parts head", "explain");
         return evidence.Explain(predictions, items);
     }
 

@@ -75,7 +75,7 @@ public sealed class KeepIndexTests
         var plain = SearchFixture.SaveModel(dir.File("plain"), seed: 1);
         var none = CliRunner.Run("predict", "--model", plain, "--explain", trainFiles[0]);
         Assert.Equal(2, none.ExitCode);
-        Assert.Equal($"protea: --explain: the model in {plain} keeps no training index to explain its predictions with; train it again keeping the index", none.Stderr.Trim());
+        Assert.Equal($"protea: --explain: the model in {plain} keeps no training index to explain its predictions with and its head has no prototypes; train it again keeping the index, or with the parts head", none.Stderr.Trim());
         // Without --explain the model predicts as before, and re-saving elsewhere drops the section.
         Assert.Equal(0, CliRunner.Run("predict", "--model", plain, trainFiles[0]).ExitCode);
     }
