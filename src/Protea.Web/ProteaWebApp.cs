@@ -37,7 +37,7 @@ public static class ProteaWebApp
         builder.Services.Configure<FormOptions>(f =>
         {
             f.MultipartBodyLengthLimit = options.MaxUploadBytes + 64 * 1024;
-            f.ValueCountLimit = 64;
+            f.ValueCountLimit = 4096;
         });
         builder.Services.ConfigureHttpJsonOptions(j =>
         {
@@ -63,7 +63,20 @@ public static class ProteaWebApp
             await next(context);
         });
         app.UseMiddleware<Problems>();
-        app.UseStatusCodePages();
+        // Answers the routing gives itself (no such endpoint, wrong method or content type) as problem details with a detail.
+        app.UseStatusCodePages(async context =>
+        {
+            var http = context.HttpContext;
+            var status = http.Response.StatusCode;
+            var detail = status switch
+            {
+                404 => $"no such endpoint: {http.Request.Method} {http.Request.Path}",
+                405 => $"{http.Request.Method} is not allowed on {http.Request.Path}",
+                415 => $"content type '{http.Request.ContentType}' is not accepted on {http.Request.Path}; send the images as multipart/form-data",
+                _ => null,
+            };
+            await Results.Problem(detail, statusCode: status).ExecuteAsync(http);
+        });
         app.MapOpenApi();
         Map(app);
         return app;
