@@ -35,12 +35,17 @@ public sealed class Discoveries
     public HeldCluster Get(string id) => clusters.TryGetValue(id, out var c) ? c
         : throw WebProblem.NotFound($"cluster '{Trim(id)}' is not known (discoveries are kept in memory for the last {KeptSessions} runs)");
 
-    public DiscoverResponse Discover(ModelSnapshot snapshot, IReadOnlyList<Upload> uploads, int? newClusters)
+    public async Task<DiscoverResponse> DiscoverAsync(ModelSnapshot snapshot, IReadOnlyList<Upload> uploads, int? newClusters)
     {
         if (uploads.Count < 2) throw new ProteaException($"discovery needs at least 2 images, not {uploads.Count}", "file");
         if (newClusters is { } requested && (requested < 1 || requested > Math.Min(uploads.Count, MaxNewClusters)))
             throw new ProteaException($"the number of new clusters must be between 1 and {Math.Min(uploads.Count, MaxNewClusters)}, not {requested}", "k");
-        var (predictions, _) = snapshot.Predict(uploads, 1, evidence: false);
+        var (predictions, _) = await snapshot.PredictAsync(uploads, 1, evidence: false);
+        return await Task.Run(() => Cluster(snapshot, uploads, newClusters, predictions));
+    }
+
+    private DiscoverResponse Cluster(ModelSnapshot snapshot, IReadOnlyList<Upload> uploads, int? newClusters, IReadOnlyList<Protea.Predictions.Prediction> predictions)
+    {
         var names = snapshot.Description.ClassNames;
         var known = snapshot.KnownMeans is null ? 0 : names.Count;
         var n = uploads.Count;

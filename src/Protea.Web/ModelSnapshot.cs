@@ -123,21 +123,92 @@ public sealed class ModelSnapshot : IDisposable
             (int)shape[0], (int)shape[1], (int)shape[2]);
     }
 
-    /// <summary>Predictions of the uploads with their evidence, under no_grad and a dispose scope, one request at a time.</summary>
-    public (IReadOnlyList<Prediction> Predictions, IReadOnlyList<PrototypeExplanation>? Prototypes) Predict(IReadOnlyList<Upload> uploads, int top, bool evidence = true)
+    /// <summary>
+    /// Predictions of the uploads with their evidence. Requests that arrive while the engine is busy are
+    /// run together as one batch when it is free (whoever finds it idle runs the queue, so there is no
+    /// background thread); every batch runs under no_grad and a dispose scope. A parts model explains
+    /// each request on its own, one at a time.
+    /// </summary>
+    public async Task<(IReadOnlyList<Prediction> Predictions, IReadOnlyList<PrototypeExplanation>? Prototypes)> PredictAsync(
+        IReadOnlyList<Upload> uploads, int top, bool evidence = true)
     {
-        lock (gate)
+        top = Math.Min(top, Description.ClassNames.Count);
+        if (Parts is not null && evidence)
+            lock (gate)
+            {
+                using var scope = NewDisposeScope();
+                using var noGrad = no_grad();
+                var images = Decode(uploads);
+                var predictions = Predictor.PredictRaw(images, uploads.Select(u => u.Name).ToList(), top);
+                return (predictions, PrototypeExplainer.Explain(Parts, images));
+            }
+        var pending = new Pending(Decode(uploads), uploads.Select(u => u.Name).ToArray(), top, evidence);
+        bool lead;
+        lock (queue)
         {
-            using var scope = NewDisposeScope();
-            using var noGrad = no_grad();
-            var images = Decode(uploads);
-            var predictions = Predictor.PredictRaw(images, uploads.Select(u => u.Name).ToList(), Math.Min(top, Description.ClassNames.Count));
-            if (!evidence) return (predictions, null);
-            if (Nearest is not null) predictions = Nearest.Explain(predictions);
-            var prototypes = Parts is not null ? PrototypeExplainer.Explain(Parts, images) : null;
-            return (predictions, prototypes);
+            queue.Add(pending);
+            lead = !running;
+            running = true;
+        }
+        if (lead) RunQueue();
+        return (await pending.Done.Task, null);
+    }
+
+    private sealed record Pending(Tensor Images, string[] Names, int Top, bool Evidence)
+    {
+        public TaskCompletionSource<IReadOnlyList<Prediction>> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private readonly List<Pending> queue = [];
+    private bool running;
+
+    private void RunQueue()
+    {
+        while (true)
+        {
+            Pending[] batch;
+            lock (queue)
+            {
+                if (queue.Count == 0)
+                {
+                    running = false;
+                    return;
+                }
+                batch = queue.Take(MaxBatch).ToArray();
+                queue.RemoveRange(0, batch.Length);
+            }
+            try
+            {
+                IReadOnlyList<Prediction> all;
+                lock (gate)
+                {
+                    using var scope = NewDisposeScope();
+                    using var noGrad = no_grad();
+                    var images = batch.Length == 1 ? batch[0].Images : cat(batch.Select(p => p.Images).ToArray(), 0);
+                    all = Predictor.PredictRaw(images, batch.SelectMany(p => p.Names).ToArray(), batch.Max(p => p.Top));
+                    if (Nearest is not null && batch.Any(p => p.Evidence)) all = Nearest.Explain(all);
+                }
+                var start = 0;
+                foreach (var p in batch)
+                {
+                    var mine = all.Skip(start).Take(p.Names.Length).Select(x => x with { Top = x.Top.Take(p.Top).ToArray() }).ToArray();
+                    start += p.Names.Length;
+                    p.Done.SetResult(mine);
+                }
+            }
+            catch (Exception e)
+            {
+                foreach (var p in batch) p.Done.TrySetException(e);
+            }
+            finally
+            {
+                foreach (var p in batch) p.Images.Dispose();
+            }
         }
     }
+
+    /// <summary>Requests run together at most this many at a time.</summary>
+    private const int MaxBatch = 256;
 
     public void Dispose()
     {

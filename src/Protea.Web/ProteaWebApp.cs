@@ -121,7 +121,7 @@ public static class ProteaWebApp
             top = int.TryParse(t[0], out var parsed) && parsed >= 1 ? parsed : throw new ProteaException($"top '{t[0]}' must be a whole number of at least 1", "top");
         using var lease = host.Acquire();
         var s = lease.Snapshot;
-        var (predictions, prototypes) = await Task.Run(() => s.Predict(uploads, top), cancellation);
+        var (predictions, prototypes) = await s.PredictAsync(uploads, top);
         var views = predictions.Select((p, i) => View(s, p, prototypes?[i])).ToArray();
         return Results.Ok(new PredictResponse(s.Version, s.EvidenceKind, views));
     }
@@ -270,7 +270,7 @@ public static class ProteaWebApp
             k = int.TryParse(kText[0], out var parsed) ? parsed : throw new ProteaException($"k '{kText[0]}' must be a whole number", "k");
         using var lease = host.Acquire();
         var s = lease.Snapshot;
-        return Results.Ok(await Task.Run(() => discoveries.Discover(s, uploads, k), cancellation));
+        return Results.Ok(await discoveries.DiscoverAsync(s, uploads, k));
     }
 
     private static IResult ClusterImage(string id, int index, Discoveries discoveries)
