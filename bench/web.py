@@ -118,7 +118,7 @@ def bench(model, engine, pngs):
     try:
         c = http.client.HTTPConnection("127.0.0.1", port); c.request("GET", "/api/model"); info = json.loads(c.getresponse().read())
         assert info["engine"] == engine, f"expected engine {engine}, server runs {info['engine']}"
-        for p in pngs[:50]:  # warm-up
+        for p in pngs * 3:  # warm-up (300 requests: JIT tiers settle)
             body, ctype = multipart(p); c.request("POST", "/api/predict", body=body, headers={"Content-Type": ctype}); c.getresponse().read()
         log(f"{engine}: {CLIENTS} clients x {REQUESTS} requests")
         server0, client0 = cpu_seconds(proc.pid), resource.getrusage(resource.RUSAGE_SELF)
@@ -154,6 +154,11 @@ lines = ["# Web app load benchmark", "",
 for engine, r in results.items():
     lines.append(f"| {engine} | {r['requests']} | {r['errors']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['max']:.1f} | {r['rps']:.0f} | {r['server_cpu_ms']:.2f} | {r['client_cpu_ms']:.2f} | "
                  f"{'yes' if r['p95'] < 30 and r['errors'] == 0 else 'no'} |")
+need = CLIENTS / 0.030
+lines += ["", f"Reading: {CLIENTS} clients in a closed loop keep {CLIENTS} requests in flight, so a mean latency under 30 ms needs "
+          f"{need:,.0f} requests/s or more (Little's law). At the measured server CPU per request that is "
+          + ", ".join(f"{engine} {need * r['server_cpu_ms'] / 1000:.1f} cores" for engine, r in results.items())
+          + " of the server's own work, beside the client's; the requests/s column is what the server got of a shared machine."]
 for engine, r in results.items():
     if r["first_error"]: lines.append(f"\nFirst {engine} error: `{r['first_error']}`")
 os.makedirs("bench/results", exist_ok=True)

@@ -150,7 +150,7 @@ public sealed class ModelSnapshot : IDisposable
             lead = !running;
             running = true;
         }
-        if (lead) RunQueue();
+        if (lead) RunQueue(pending);
         return (await pending.Done.Task, null);
     }
 
@@ -162,7 +162,8 @@ public sealed class ModelSnapshot : IDisposable
     private readonly List<Pending> queue = [];
     private bool running;
 
-    private void RunQueue()
+    /// <summary>Runs queued requests in batches until the queue is empty; a request's thread hands the rest to the pool once its own answer is ready.</summary>
+    private void RunQueue(Pending? own)
     {
         while (true)
         {
@@ -172,6 +173,11 @@ public sealed class ModelSnapshot : IDisposable
                 if (queue.Count == 0)
                 {
                     running = false;
+                    return;
+                }
+                if (own is { Done.Task.IsCompleted: true })
+                {
+                    Task.Run(() => RunQueue(null));
                     return;
                 }
                 batch = queue.Take(MaxBatch).ToArray();
