@@ -94,6 +94,7 @@ public static class ProteaCli
             [LearnClassCommand.Create(console)] = LearnClassCommand.Examples,
             [PrototypesCommand.Create(console)] = PrototypesCommand.Examples,
             [ExplainCommand.Create(console)] = ExplainCommand.Examples,
+            [ServeCommand.Create(console)] = ServeCommand.Examples,
         };
         // A plain Command rather than RootCommand, so usage says `protea`, not the assembly name.
         var help = new HelpOption { Recursive = true };

@@ -1,0 +1,225 @@
+using Protea.Data;
+using Protea.Models;
+using Protea.Predictions;
+using Protea.Prototypes;
+using Protea.Search;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Protea.Web;
+
+/// <summary>
+/// One opened version of the served model, never changed once built: the predictor, the evidence it
+/// can give (a parts model's prototypes, or the kept training index's nearest items) and the known
+/// classes' normalised means (ncm and cosine heads) for discovery. Readers hold a reference
+/// (<see cref="ModelHost.Acquire"/>) while they use it; it is disposed when the host has replaced it
+/// and the last reader is done. Inference runs one request at a time per snapshot (the TorchSharp
+/// engine is not safe to call from several threads at once), under no_grad and a dispose scope.
+/// </summary>
+public sealed class ModelSnapshot : IDisposable
+{
+    private readonly object gate = new();
+    private readonly object counting = new();
+    private int references = 1;
+
+    private ModelSnapshot(int version, Predictor predictor, NearestTrainingEvidence? nearest, ModelBundle? parts, float[]? knownMeans)
+    {
+        Version = version;
+        Predictor = predictor;
+        Nearest = nearest;
+        Parts = parts;
+        KnownMeans = knownMeans;
+        if (nearest is not null)
+            for (var i = 0; i < nearest.Index.Count; i++) RowById.TryAdd(nearest.Index.Ids[i], i);
+    }
+
+    /// <summary>Counts the model's versions in this server's life: 1 at start, one more per class taught.</summary>
+    public int Version { get; }
+
+    public Predictor Predictor { get; }
+    public ModelDescription Description => Predictor.Description;
+    public NearestTrainingEvidence? Nearest { get; }
+
+    /// <summary>The TorchSharp model of a parts head (prototype explanations), else null.</summary>
+    public ModelBundle? Parts { get; }
+
+    /// <summary>The known classes' L2-normalised means, row-major [classes, dim], for an ncm or cosine head; else null.</summary>
+    public float[]? KnownMeans { get; }
+
+    /// <summary>Whether classes can be added without training (the head has class prototypes).</summary>
+    public bool CanLearn => Description.Head is "ncm" or "cosine";
+
+    public Dictionary<string, int> RowById { get; } = new(StringComparer.Ordinal);
+
+    public string EvidenceKind => Parts is not null ? "prototypes" : Nearest is not null ? "nearest_training_items" : "none";
+
+    public static ModelSnapshot Open(string modelDir, int version, int threads)
+    {
+        var description = ModelBundle.ReadDescription(modelDir);
+        if (description.InputKind != InputKind.Image)
+            throw new ProteaException($"{modelDir}: the model takes tabular data; the web app serves image models", "model");
+        Predictor? predictor = null;
+        NearestTrainingEvidence? nearest = null;
+        ModelBundle? bundle = null;
+        try
+        {
+            predictor = Predictor.Open(modelDir, Deploy.EngineChoice.Auto, threads);
+            nearest = NearestTrainingEvidence.Open(modelDir);
+            float[]? means = null;
+            if (description.Head is "parts" or "ncm" or "cosine")
+            {
+                bundle = ModelBundle.Load(modelDir);
+                means = Means(bundle);
+                if (bundle.Model.Head is not PartsHead) { bundle.Dispose(); bundle = null; }
+            }
+            return new ModelSnapshot(version, predictor, nearest, bundle, means);
+        }
+        catch
+        {
+            predictor?.Dispose();
+            nearest?.Dispose();
+            bundle?.Dispose();
+            throw;
+        }
+    }
+
+    private static float[]? Means(ModelBundle bundle)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        Tensor? means = bundle.Model.Head switch
+        {
+            NcmHead ncm => ncm.Prototypes,
+            CosineHead cosine => cosine.state_dict()["weight"],
+            _ => null,
+        };
+        if (means is null) return null;
+        return nn.functional.normalize(means.detach().to(float32), dim: 1).contiguous().data<float>().ToArray();
+    }
+
+    internal bool TryAddReference()
+    {
+        lock (counting)
+        {
+            if (references == 0) return false;
+            references++;
+            return true;
+        }
+    }
+
+    /// <summary>Gives back a reference; the last one disposes the snapshot.</summary>
+    public void Release()
+    {
+        bool last;
+        lock (counting) last = --references == 0;
+        if (last) Dispose();
+    }
+
+    /// <summary>Images fitted to the model: uint8 [N, C, H, W], decoded in parallel.</summary>
+    public Tensor Decode(IReadOnlyList<Upload> uploads)
+    {
+        var shape = Description.InputShape;
+        return ImageDecoder.DecodeMany(uploads.Select(u => (ReadOnlyMemory<byte>)u.Bytes).ToList(), uploads.Select(u => u.Name).ToList(),
+            (int)shape[0], (int)shape[1], (int)shape[2]);
+    }
+
+    /// <summary>
+    /// Predictions of the uploads with their evidence. Requests that arrive while the engine is busy are
+    /// run together as one batch when it is free (whoever finds it idle runs the queue, so there is no
+    /// background thread); every batch runs under no_grad and a dispose scope. A parts model explains
+    /// each request on its own, one at a time.
+    /// </summary>
+    public async Task<(IReadOnlyList<Prediction> Predictions, IReadOnlyList<PrototypeExplanation>? Prototypes)> PredictAsync(
+        IReadOnlyList<Upload> uploads, int top, bool evidence = true)
+    {
+        top = Math.Min(top, Description.ClassNames.Count);
+        if (Parts is not null && evidence)
+            lock (gate)
+            {
+                using var scope = NewDisposeScope();
+                using var noGrad = no_grad();
+                var images = Decode(uploads);
+                var predictions = Predictor.PredictRaw(images, uploads.Select(u => u.Name).ToList(), top);
+                return (predictions, PrototypeExplainer.Explain(Parts, images));
+            }
+        var pending = new Pending(Decode(uploads), uploads.Select(u => u.Name).ToArray(), top, evidence);
+        bool lead;
+        lock (queue)
+        {
+            queue.Add(pending);
+            lead = !running;
+            running = true;
+        }
+        if (lead) RunQueue(pending);
+        return (await pending.Done.Task, null);
+    }
+
+    private sealed record Pending(Tensor Images, string[] Names, int Top, bool Evidence)
+    {
+        public TaskCompletionSource<IReadOnlyList<Prediction>> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private readonly List<Pending> queue = [];
+    private bool running;
+
+    /// <summary>Runs queued requests in batches until the queue is empty; a request's thread hands the rest to the pool once its own answer is ready.</summary>
+    private void RunQueue(Pending? own)
+    {
+        while (true)
+        {
+            Pending[] batch;
+            lock (queue)
+            {
+                if (queue.Count == 0)
+                {
+                    running = false;
+                    return;
+                }
+                if (own is { Done.Task.IsCompleted: true })
+                {
+                    Task.Run(() => RunQueue(null));
+                    return;
+                }
+                batch = queue.Take(MaxBatch).ToArray();
+                queue.RemoveRange(0, batch.Length);
+            }
+            try
+            {
+                IReadOnlyList<Prediction> all;
+                lock (gate)
+                {
+                    using var scope = NewDisposeScope();
+                    using var noGrad = no_grad();
+                    var images = batch.Length == 1 ? batch[0].Images : cat(batch.Select(p => p.Images).ToArray(), 0);
+                    all = Predictor.PredictRaw(images, batch.SelectMany(p => p.Names).ToArray(), batch.Max(p => p.Top));
+                    if (Nearest is not null && batch.Any(p => p.Evidence)) all = Nearest.Explain(all);
+                }
+                var start = 0;
+                foreach (var p in batch)
+                {
+                    var mine = all.Skip(start).Take(p.Names.Length).Select(x => x with { Top = x.Top.Take(p.Top).ToArray() }).ToArray();
+                    start += p.Names.Length;
+                    p.Done.SetResult(mine);
+                }
+            }
+            catch (Exception e)
+            {
+                foreach (var p in batch) p.Done.TrySetException(e);
+            }
+            finally
+            {
+                foreach (var p in batch) p.Images.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Requests run together at most this many at a time.</summary>
+    private const int MaxBatch = 256;
+
+    public void Dispose()
+    {
+        Predictor.Dispose();
+        Nearest?.Dispose();
+        Parts?.Dispose();
+    }
+}
