@@ -38,7 +38,11 @@ public sealed record ClassSummary(int Index, string Name, int? Examples);
 
 public sealed record ExampleView(string Id, string? ImageUrl);
 
-public sealed record PrototypeView(int Id, double? Weight, string? SourceItem, Box? SourceBox);
+public sealed record PrototypeView(int Id, double? Weight, string? SourceItem, Box? SourceBox)
+{
+    /// <summary>The prototype's picture (GET /api/prototypes/{id}.png), when the model keeps them.</summary>
+    public string? Picture { get; init; }
+}
 
 public sealed record ClassDetail(int Index, string Name, IReadOnlyList<ExampleView> Examples, IReadOnlyList<PrototypeView> Prototypes);
 

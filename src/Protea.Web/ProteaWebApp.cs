@@ -102,6 +102,8 @@ public static class ProteaWebApp
             .Produces<ClassDetail>().ProducesProblem(404);
         api.MapPost("/classes", Teach).WithSummary("Teach a new class from a few images (multipart: 'name' and 'file's); the grown model is saved atomically")
             .Accepts<IFormFileCollection>("multipart/form-data").Produces<TaughtClass>(201).ProducesProblem(400).ProducesProblem(409).ProducesProblem(413).ProducesProblem(415);
+        api.MapGet("/prototypes/{file}", PrototypePicture).WithSummary("A parts model's prototype: its source patch in its training image, beside its activation (GET /api/prototypes/{id}.png)")
+            .Produces(200, contentType: "image/png").ProducesProblem(404);
         api.MapGet("/training-items/{row:int}", TrainingItem).WithSummary("A training image the kept index points at (nearest-item evidence)")
             .Produces(200, contentType: "image/png").ProducesProblem(404);
         api.MapPost("/discover", Discover).WithSummary("Cluster a batch of unlabelled images (multipart 'file's, optional 'k' new clusters) with the known classes")
@@ -203,9 +205,26 @@ public static class ProteaWebApp
                 if (head.PrototypeClasses[j] == index)
                 {
                     var src = head.Sources[j];
-                    prototypes.Add(new PrototypeView(j, null, src?.ItemId, src is null ? null : new Box(src.Box.X0, src.Box.Y0, src.Box.X1, src.Box.Y1)));
+                    prototypes.Add(new PrototypeView(j, null, src?.ItemId, src is null ? null : new Box(src.Box.X0, src.Box.Y0, src.Box.X1, src.Box.Y1))
+                    {
+                        Picture = head.Gallery is null ? null : $"/api/prototypes/{j}.png",
+                    });
                 }
         return Results.Ok(new ClassDetail(index, name, examples, prototypes));
+    }
+
+    private static IResult PrototypePicture(string file, ModelHost host)
+    {
+        using var lease = host.Acquire();
+        var s = lease.Snapshot;
+        if (s.Parts?.Model.Head is not PartsHead head)
+            throw WebProblem.NotFound("the served model has no prototypes (it was not trained with the parts head)");
+        if (!file.EndsWith(".png", StringComparison.Ordinal) || !int.TryParse(file[..^4], System.Globalization.NumberStyles.None, null, out var j) || j >= head.PrototypeCount)
+            throw WebProblem.NotFound($"no prototype '{(file.Length > 20 ? file[..20] + "..." : file)}': prototypes are 0.png to {head.PrototypeCount - 1}.png");
+        if (head.Gallery is not { } gallery)
+            throw WebProblem.NotFound("the served model keeps no prototype pictures (it was saved before push)");
+        var className = s.Description.ClassNames[head.PrototypeClasses[j]];
+        return Results.Bytes(PrototypeGalleryPage.Render(gallery, j, head.Sources[j], className), "image/png");
     }
 
     private static async Task<IResult> TrainingItem(int row, ModelHost host, CancellationToken cancellation)

@@ -127,6 +127,7 @@ async function showClass(name) {
   const row = el('div', { class: 'row' });
   for (const x of d.examples) if (x.image_url) row.appendChild(el('img', { class: 'thumb small', src: x.image_url, alt: `example ${x.id}` }));
   if (d.prototypes.length) card.appendChild(el('p', { text: `${d.prototypes.length} prototypes, pushed from: ${d.prototypes.map((p) => p.source_item || '?').join(', ')}` }));
+  for (const p of d.prototypes) if (p.picture) row.appendChild(el('img', { class: 'thumb', src: p.picture, alt: `prototype ${p.id} of ${d.name}, from training item ${p.source_item || 'unknown'}` }));
   if (!row.childNodes.length && !d.prototypes.length) card.appendChild(el('p', { class: 'help', text: 'No stored examples for this class.' }));
   card.appendChild(row);
   box.appendChild(card);

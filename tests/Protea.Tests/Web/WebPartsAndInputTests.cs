@@ -146,3 +146,35 @@ public sealed class WebPartsAndInputTests
         }
     }
 }
+
+/// <summary>GET /api/prototypes/{id}.png: the gallery's picture of a pushed parts model; 404 problems otherwise.</summary>
+public sealed class WebPrototypePictureTests(Protea.Tests.Prototypes.PartsEvidenceFixture f) : IClassFixture<Protea.Tests.Prototypes.PartsEvidenceFixture>
+{
+    [Fact]
+    public async Task Prototype_pictures_are_the_gallerys_and_bad_ids_are_404_problems()
+    {
+        using var dir = new TempDir();
+        // The oracle: the picture `protea prototypes` writes for the same prototype.
+        var gallery = PrototypeGalleryPage.Write(f.Model, dir.File("gallery"));
+        await using var server = await ProteaServer.StartAsync(new WebOptions { ModelDir = f.Model, Port = 0 });
+        using var client = new HttpClient { BaseAddress = server.Address };
+        using var bundle = ModelBundle.Load(f.Model);
+        var head = (PartsHead)bundle.Model.Head;
+        var detail = JsonDocument.Parse(await client.GetStringAsync($"api/classes/{bundle.Description.ClassNames[head.PrototypeClasses[0]]}")).RootElement;
+        Assert.Contains("/api/prototypes/0.png", detail.GetProperty("prototypes").EnumerateArray().Select(p => p.GetProperty("picture").GetString()));
+        for (var j = 0; j < head.PrototypeCount; j++)
+        {
+            using var r = await client.GetAsync($"api/prototypes/{j}.png");
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+            Assert.Equal("image/png", r.Content.Headers.ContentType!.MediaType);
+            Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(dir.File("gallery"), PrototypeGalleryPage.PictureFile(j))), await r.Content.ReadAsByteArrayAsync());
+        }
+        foreach (var bad in new[] { $"{head.PrototypeCount}.png", "-1.png", "0.jpg", "..%2Fmodel.json" })
+        {
+            using var r = await client.GetAsync($"api/prototypes/{bad}");
+            Assert.Equal(HttpStatusCode.NotFound, r.StatusCode);
+            Assert.Equal("application/problem+json", r.Content.Headers.ContentType!.MediaType);
+        }
+        Assert.Equal(head.PrototypeCount, gallery.Pictures.Count);
+    }
+}
