@@ -101,6 +101,8 @@ internal static class CliFlags
         ["truth"] = "--truth",
         ["restarts"] = "--restarts",
         ["iterations"] = "--iterations",
+        ["discovery"] = "--discovery",
+        ["cluster"] = "--cluster",
     };
 
     /// <summary>"--arch: architecture 'vgg' is not known; ..." for a field the CLI sets, else the message as it is.</summary>

@@ -92,6 +92,7 @@ public static class ProteaCli
             [SeparabilityCommand.Create(console)] = SeparabilityCommand.Examples,
             [IncrementalCommand.Create(console)] = IncrementalCommand.Examples,
             [LearnClassCommand.Create(console)] = LearnClassCommand.Examples,
+            [AdoptCommand.Create(console)] = AdoptCommand.Examples,
         };
         // A plain Command rather than RootCommand, so usage says `protea`, not the assembly name.
         var help = new HelpOption { Recursive = true };
