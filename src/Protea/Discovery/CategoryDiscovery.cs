@@ -118,7 +118,9 @@ public static class CategoryDiscovery
         var csv = new StringBuilder("id,cluster\n");
         foreach (var i in unlabelledRows) csv.Append(CsvField(data.Ids[i])).Append(',').Append(clustering.Assignments[i].ToString(CultureInfo.InvariantCulture)).Append('\n');
         AtomicFile.WriteAllText(files[0], csv.ToString());
-        var document = new ClustersDocument(spec.ToString(), modelUsed, knownNames, k, AssignmentsFile, clusters,
+        // Full paths, so that adoption can read the data and model from any working directory.
+        var dataRecorded = spec.Kind == DataSourceKind.FashionMnist ? spec.ToString() : Path.GetFullPath(spec.Path);
+        var document = new ClustersDocument(dataRecorded, Path.GetFullPath(modelUsed), knownNames, k, AssignmentsFile, clusters,
             spec.LabelColumn, spec.IdColumn, ModelBundle.WeightsSha256(modelUsed));
         AtomicFile.WriteAllText(files[1], JsonSerializer.Serialize(document, ProteaJson.Options));
         if (data.Kind == InputKind.Image)
