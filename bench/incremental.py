@@ -6,8 +6,11 @@
 3. `protea learn-class` with 5 images as a whole process (ncm, teen) on a 7-class ncm model.
 4. The ncm vs joint time ratio, from run 1 (same process, same scenario).
 Sizes (environment): INC_PER_CLASS training items per class (default 200), INC_TEST_PER_CLASS (300),
-INC_EPOCHS per step (2), INC_THREADS (2), INC_METHODS (all)."""
-import datetime, gzip, json, os, shutil, subprocess, sys, time
+INC_EPOCHS per step (2), INC_THREADS (2), INC_METHODS (all). These defaults are reduced (a 200-item sample per
+class instead of 6,000, 2 epochs per step) so the run fits a shared 2-core machine: about 16 minutes there
+under heavy load (load average ~15), a few minutes on idle cores. INC_REUSE=1 keeps the two `incremental` runs
+already in bench/out/incremental (their JSON and wall time) and redoes the rest."""
+import datetime, gzip, json, os, shutil, struct, subprocess, sys, time, zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.chdir(ROOT)
@@ -16,6 +19,7 @@ TEST_PER_CLASS = os.environ.get("INC_TEST_PER_CLASS", "300")
 EPOCHS = os.environ.get("INC_EPOCHS", "2")
 THREADS = os.environ.get("INC_THREADS", "2")
 METHODS = os.environ.get("INC_METHODS", "finetune,joint,ncm,teen,lwf,icarl,protoaug")
+REUSE = os.environ.get("INC_REUSE") == "1"
 CLI = ["dotnet", "src/Protea.Cli/bin/Release/net10.0/Protea.Cli.dll"]
 OUT = "bench/out/incremental"
 RESULT = "bench/results/incremental.md"
@@ -61,29 +65,96 @@ def table(results, fscil=False):
             rows.append(f"- {r['method']}: " + "; ".join(f"step {s['step'] + 1}: {p(s['old_accuracy'])} / {p(s['new_accuracy'])} / {p(s['harmonic_mean'])}" for s in r["steps"][1:]))
     return "\n".join(rows)
 
+def save_gray_png(path, width, height, pixels):
+    """A minimal 8-bit grayscale PNG (no Pillow needed)."""
+    def chunk(kind, data): return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
+    raw = b"".join(b"\x00" + pixels[y * width:(y + 1) * width] for y in range(height))
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
 def write_pngs(folder, label, count):
-    from PIL import Image
     with gzip.open(f"{FMNIST}/t10k-images-idx3-ubyte.gz") as f: images = f.read()[16:]
     with gzip.open(f"{FMNIST}/t10k-labels-idx1-ubyte.gz") as f: labels = f.read()[8:]
     os.makedirs(folder, exist_ok=True)
     written = 0
     for i, l in enumerate(labels):
         if l != label: continue
-        Image.frombytes("L", (28, 28), images[i * 784:(i + 1) * 784]).save(os.path.join(folder, f"{i}.png"))
+        save_gray_png(os.path.join(folder, f"{i}.png"), 28, 28, images[i * 784:(i + 1) * 784])
         written += 1
         if written == count: break
 
+def incremental(cmd, folder):
+    """Runs one `protea incremental --compare` (or, with INC_REUSE=1, reads the earlier run's results)."""
+    saved = os.path.join(folder, "bench.json")
+    if REUSE and os.path.exists(saved):
+        with open(saved) as f: s = json.load(f)
+        if s["command"] == cmd:
+            log(f"reusing {folder}")
+            return s["methods"], s["wall"]
+    out, wall = run(cmd)
+    methods = json.loads(out)["methods"]
+    with open(saved, "w") as f: json.dump({"command": cmd, "wall": wall, "methods": methods}, f)
+    return methods, wall
+
+# Side runs made once to explain the ncm/teen gap (same machine and day as the first run of this script;
+# `protea incremental --data fashion-mnist --tasks 5 --method M --test-per-class 300 --threads 2 --json` plus the flags shown).
+INVESTIGATION = [
+    "Why ncm/teen stay about 27 points (not 40) above finetune: side runs, one method each "
+    "(`protea incremental --data fashion-mnist --tasks 5 --method M --test-per-class 300 --threads 2 --json` plus the flags shown):", "",
+    "| method | flags | avg incremental acc | last acc | accuracy per step |", "|---|---|---:|---:|---|",
+    "| finetune | --epochs 8 --per-class 200 | 44.8 | 17.8 | 99.5, 49.2, 33.1, 24.2, 17.8 (new-class acc 99.5, 98.5, 99.3, 97.0, 89.2) |",
+    "| ncm | --epochs 8 --per-class 200 | 72.5 | 55.6 | 99.5, 80.7, 67.1, 59.8, 55.6 |",
+    "| ncm | --epochs 4 --per-class 1000 | 72.7 | 54.9 | 99.8, 82.8, 68.4, 57.8, 54.9 |",
+    "| ncm | --epochs 8 --per-class 200 --seed 1 (other class order) | 71.3 | 51.3 | 98.5, 80.0, 66.3, 60.2, 51.3 |", "",
+    "- The finetune floor is real forgetting, not an evaluation artefact: its old-class accuracy is 0.0 at every later step and "
+    "its average incremental accuracy equals mean over steps of (new-class accuracy x new/seen classes). With new-class accuracy "
+    "near 100 % that floor is 45.7 (1 + 1/2 + 1/3 + 1/4 + 1/5)/5, so +40 would need ncm at about 85, above joint (83.9 here).",
+    "- ncm's base training was under-fitted at the defaults (2 epochs: 94.2 % on the 2 base classes); 8 epochs or 5x the items give "
+    "+7 points (65.6 -> 72.5), and more of either adds nothing (72.5 vs 72.7): the base task is solved (99.5 %).",
+    "- The limit is the frozen backbone: trained from scratch on 2 classes (Sneaker vs Bag), its embedding separates those two, "
+    "not the 8 classes that follow (new-class accuracy of ncm falls to 39-53 % at the last step). SimpleCIL's margin over finetune "
+    "comes from a backbone pre-trained on many classes; with a 6-class base (FSCIL below) ncm keeps 73.5 % on the old classes "
+    "where finetune keeps 45.3 %. Embeddings are L2-normalised before the class means (checked in Prototypes.AddClasses).",
+    "- teen is slightly below ncm here: calibrating towards old prototypes helps few-shot classes, not classes with 200 items.",
+    "- protoaug learns almost nothing new (last new 4.0 %): the old-class feature-sampling loss is weighted 10 (PASS's weight) against "
+    "cross-entropy 1 on the new data, plus feature distillation weighted 10, so the head stays on the old classes; not tuned here.",
+    "- lwf is at the finetune floor (old accuracy 0.0 at the last step): logit distillation without memory does not hold old "
+    "classes when each task has only 2 classes.",
+]
+
+def shape_notes(cil):
+    """The issue's expected shape, checked against this run, with the finetune floor it implies."""
+    by = {r["method"]: r for r in cil}
+    notes = []
+    if "finetune" in by:
+        f = by["finetune"]
+        # A method that forgets every old class and gets new-class accuracy a_s scores a_s * new_s / seen_s at step s.
+        floor = sum(s["new_accuracy"] * s["new_classes"] / s["classes_seen"] for s in f["steps"]) / len(f["steps"])
+        notes.append(f"- finetune forgets everything old: last old accuracy {100 * (f['steps'][-1]['old_accuracy'] or 0):.1f} %, "
+                     f"average forgetting {100 * f['average_forgetting']:.1f}. Its average incremental accuracy "
+                     f"{100 * f['average_incremental_accuracy']:.1f} equals the floor of total forgetting with its own new-class accuracy "
+                     f"({100 * floor:.1f}: the mean over steps of new accuracy x new/seen classes), so nothing keeps old classes alive.")
+        for m in ("ncm", "teen"):
+            if m in by:
+                gap = 100 * (by[m]["average_incremental_accuracy"] - f["average_incremental_accuracy"])
+                notes.append(f"- {m} - finetune: {gap:+.1f} points of average incremental accuracy (target: >= +40).")
+    if "icarl" in by and "joint" in by:
+        gap = 100 * (by["icarl"]["average_incremental_accuracy"] - by["joint"]["average_incremental_accuracy"])
+        notes.append(f"- icarl - joint: {gap:+.1f} points (target: within 10; with 200 items per class the 2,000-exemplar memory holds every item seen).")
+    return notes
+
 def main():
-    shutil.rmtree(OUT, ignore_errors=True)
+    if not REUSE: shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT, exist_ok=True)
     common = ["--per-class", PER_CLASS, "--test-per-class", TEST_PER_CLASS, "--epochs", EPOCHS, "--threads", THREADS, "--json"]
     cil_cmd = ["incremental", "--data", "fashion-mnist", "--tasks", "5", "--compare", METHODS, "--out", f"{OUT}/cil"] + common
-    out, cil_wall = run(cil_cmd)
-    cil = json.loads(out)["methods"]
+    cil, cil_wall = incremental(cil_cmd, f"{OUT}/cil")
     fscil_cmd = ["incremental", "--data", "fashion-mnist", "--base", "6", "--increment", "1", "--tasks", "5", "--shots", "5",
                  "--compare", "ncm,teen,finetune", "--out", f"{OUT}/fscil"] + common
-    out, fscil_wall = run(fscil_cmd)
-    fscil = json.loads(out)["methods"]
+    fscil, fscil_wall = incremental(fscil_cmd, f"{OUT}/fscil")
+    for folder in (f"{OUT}/model7", f"{OUT}/sneaker5", f"{OUT}/model7-ncm", f"{OUT}/model7-teen"):
+        shutil.rmtree(folder, ignore_errors=True)
 
     # learn-class: a 7-class ncm model (T-shirt..Sandal and Shirt: 0-6), then Sneaker (7) from 5 images.
     model = f"{OUT}/model7"
@@ -109,6 +180,8 @@ def main():
         "Seconds are each method's own (learning, not evaluation) inside one process; only ratios within one run mean anything on this noisy machine.", "",
         "## Fashion-MNIST, 5 tasks x 2 classes (B0-Inc2), reference cnn", "",
         f"`protea {' '.join(cil_cmd)}` ({cil_wall:.0f} s wall)", "", table(cil), "",
+        "Expected shape (issue 18) against this run:", "", *shape_notes(cil), "",
+        *INVESTIGATION, "",
         "## FSCIL: base 6 classes, then 4 steps of 1 class x 5 shots", "",
         f"`protea {' '.join(fscil_cmd)}` ({fscil_wall:.0f} s wall)", "", table(fscil, fscil=True), "",
         "## learn-class with 5 images (whole command, 7-class ncm model, adding Sneaker)", "",

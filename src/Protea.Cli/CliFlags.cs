@@ -118,6 +118,8 @@ internal static class CliFlags
         ["workers"] = "--workers",
         ["cache_dir"] = "--cache-dir",
         ["skip_bad"] = "--skip-bad",
+        ["discovery"] = "--discovery",
+        ["cluster"] = "--cluster",
     };
 
     /// <summary>"--arch: architecture 'vgg' is not known; ..." for a field the CLI sets, else the message as it is.</summary>

@@ -95,6 +95,7 @@ public static class ProteaCli
             [PrototypesCommand.Create(console)] = PrototypesCommand.Examples,
             [ExplainCommand.Create(console)] = ExplainCommand.Examples,
             [ServeCommand.Create(console)] = ServeCommand.Examples,
+            [AdoptCommand.Create(console)] = AdoptCommand.Examples,
         };
         // A plain Command rather than RootCommand, so usage says `protea`, not the assembly name.
         var help = new HelpOption { Recursive = true };

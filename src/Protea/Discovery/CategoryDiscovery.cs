@@ -32,9 +32,17 @@ public static class CategoryDiscovery
     public const string ModelFolder = "model";
     public const string New = "new";
 
-    /// <summary>clusters.json: the clusters with what produced them (adoption reads the model, data and item ids from here).</summary>
+    /// <summary>
+    /// clusters.json: the clusters with what produced them (adoption reads the model, data and item ids
+    /// from here): the data spec with its CSV label and id columns, the SHA-256 of the model's weights
+    /// file the embeddings came from, and the clusters adopted since as classes of that model.
+    /// </summary>
     public sealed record ClustersDocument(string Data, string? Model, IReadOnlyList<string> KnownClasses, int K,
-        string AssignmentsFile, IReadOnlyList<DiscoveredCluster> Clusters);
+        string AssignmentsFile, IReadOnlyList<DiscoveredCluster> Clusters, string? LabelColumn = null, string? IdColumn = null,
+        string? ModelWeightsSha256 = null, IReadOnlyList<AdoptedCluster>? Adopted = null);
+
+    /// <summary>A cluster adopted as a class (<c>protea adopt</c>): the name it got and the SHA-256 of the model's weights after.</summary>
+    public sealed record AdoptedCluster(int Cluster, string Name, string WeightsSha256);
 
     public static DiscoveryResult Run(DataSpec spec, DiscoveryOptions o, string outDir, IProgress<string>? progress = null)
     {
@@ -110,7 +118,10 @@ public static class CategoryDiscovery
         var csv = new StringBuilder("id,cluster\n");
         foreach (var i in unlabelledRows) csv.Append(CsvField(data.Ids[i])).Append(',').Append(clustering.Assignments[i].ToString(CultureInfo.InvariantCulture)).Append('\n');
         AtomicFile.WriteAllText(files[0], csv.ToString());
-        var document = new ClustersDocument(spec.ToString(), modelUsed, knownNames, k, AssignmentsFile, clusters);
+        // Full paths, so that adoption can read the data and model from any working directory.
+        var dataRecorded = spec.Kind == DataSourceKind.FashionMnist ? spec.ToString() : Path.GetFullPath(spec.Path);
+        var document = new ClustersDocument(dataRecorded, Path.GetFullPath(modelUsed), knownNames, k, AssignmentsFile, clusters,
+            spec.LabelColumn, spec.IdColumn, ModelBundle.WeightsSha256(modelUsed));
         AtomicFile.WriteAllText(files[1], JsonSerializer.Serialize(document, ProteaJson.Options));
         if (data.Kind == InputKind.Image)
         {

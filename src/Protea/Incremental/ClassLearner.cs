@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 
 namespace Protea.Incremental;
 
-/// <summary>A class to add: its name and its images, uint8 [N, C, H, W] of the model's input shape.</summary>
+/// <summary>A class to add: its name and its items as the model takes them raw: images uint8 [N, C, H, W], or table rows float [N, D].</summary>
 public sealed record NewClass(string Name, Tensor Images);
 
 /// <summary>
@@ -69,8 +69,13 @@ public static class ClassLearner
         if (d.ClassNames.Contains(c.Name, StringComparer.Ordinal))
             throw new ProteaException($"class '{c.Name}' is already one of the model's classes", "name");
         if (c.Images.shape[0] == 0) throw new ProteaException($"class '{c.Name}' has no images", "data");
-        if (d.InputKind != InputKind.Image) throw new ProteaException("the model takes tabular data; classes are added from images", "model");
         var shape = c.Images.shape[1..];
+        if (d.InputKind == InputKind.Tabular)
+        {
+            if (!shape.SequenceEqual(d.InputShape))
+                throw new ProteaException($"class '{c.Name}': the rows have shape [{string.Join(", ", shape)}], the model takes [{string.Join(", ", d.InputShape)}]", "data");
+            return;
+        }
         if (shape.Length != 3 || shape[0] != d.InputShape[0])
             throw new ProteaException($"class '{c.Name}': the images have {(shape.Length == 3 ? shape[0] : 0)} channels, the model takes {d.InputShape[0]}", "data");
         if (!shape.SequenceEqual(d.InputShape))
