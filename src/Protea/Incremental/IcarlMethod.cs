@@ -29,7 +29,7 @@ public sealed class IcarlMethod(IncrementalOptions options) : TrainedMethod(opti
             using var teacher = ModelGrowth.Copy(Bundle!);
             using var data = memory is null ? null : DatasetConcat.Concat(step.Train, memory);
             Replace(TrainGrown(step, data ?? step.Train,
-                [new CrossEntropyObjective(), new DistillationObjective(teacher.Model, Options.DistillationTemperature)]));
+                [new CrossEntropyObjective(), new OldClassDistillation(teacher.Model, Options.DistillationTemperature)]));
         }
         UpdateMemory(step);
     }

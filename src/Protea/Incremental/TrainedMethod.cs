@@ -114,6 +114,6 @@ public sealed class LwfMethod(IncrementalOptions options) : TrainedMethod(option
             return;
         }
         using var teacher = ModelGrowth.Copy(Bundle!);
-        Replace(TrainGrown(step, step.Train, [new CrossEntropyObjective(), new DistillationObjective(teacher.Model, Options.DistillationTemperature)]));
+        Replace(TrainGrown(step, step.Train, [new CrossEntropyObjective(), new OldClassDistillation(teacher.Model, Options.DistillationTemperature)]));
     }
 }

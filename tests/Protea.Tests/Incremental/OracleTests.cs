@@ -45,7 +45,7 @@ public class OracleTests
         var t = Enumerable.Range(0, 4 * 3).Select(_ => (float)(random.NextDouble() * 6 - 3)).ToArray();
         using var student = tensor(s, [4, 3]);
         using var teacher = tensor(t, [4, 3]);
-        using var loss = DistillationObjective.Kd(student, teacher, 2.0);
+        using var loss = Protea.Training.Objectives.DistillationObjective.Compute(student, teacher, 2.0);
         var expected = double.Parse(Python.Run("""
             import sys, torch, torch.nn.functional as F
             s = torch.tensor([float(v) for v in sys.argv[1].split(',')]).reshape(4, 3)
