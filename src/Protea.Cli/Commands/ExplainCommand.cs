@@ -34,7 +34,7 @@ public static class ExplainCommand
     private static readonly Option<bool> Evaluate = new("--evaluate") { Description = "Deletion/insertion AUC of every method (or --methods) on --data's test split" };
     private static readonly Option<bool> Sanity = new("--sanity") { Description = "Cascading model-randomisation check of every method (or --methods) on --data's test split" };
     private static readonly Option<string?> Data = new("--data") { Description = "Data set for --evaluate / --sanity (its test split, else all of it)" };
-    private static readonly Option<string?> Methods = new("--methods") { Description = "Comma-separated methods for --evaluate / --sanity (default: all, with random as a reference)" };
+    private static readonly Option<string?> Methods = new("--methods") { Description = "Comma-separated methods for --evaluate / --sanity (default: all that apply to the model, with random as a reference)" };
     private static readonly Option<int?> Count = new("--count") { Description = "Images for --evaluate (default 500) / --sanity (default 32), a seeded sample" };
     private static readonly Option<int> Steps = new("--steps") { Description = "Deletion/insertion: points on each curve after the start", DefaultValueFactory = _ => 20 };
     private static readonly Option<string> DeletionBaseline = new("--deletion-baseline") { Description = "What deleted pixels become: mean | blur | black", DefaultValueFactory = _ => "mean" };
@@ -157,7 +157,7 @@ public static class ExplainCommand
     private static int RunEvaluation(CliConsole console, ParseResult p, string modelDir, ExplainerOptions options, bool evaluate, bool sanity, int batchSize)
     {
         var data = p.GetValue(Data) ?? throw new ProteaException("evaluating the methods needs a data set of images", "data");
-        var names = (p.GetValue(Methods) ?? string.Join(",", Explainers.Catalog.Names)).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var names = (p.GetValue(Methods) ?? string.Join(",", Explainers.For(ModelBundle.ReadDescription(modelDir)))).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (names.Length == 0) throw new ProteaException("no methods to evaluate", "methods");
         var methods = names.Select(n => Explainers.Create(n, options)).ToList();
         var metric = new DeletionInsertion(p.GetValue(Steps), ImageBaselines.Parse(p.GetValue(DeletionBaseline)!, "deletion_baseline"),

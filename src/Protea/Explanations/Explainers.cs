@@ -17,6 +17,10 @@ public static class Explainers
 
     public static string Default => Catalog.All[0].Name;
 
+    /// <summary>The methods that explain a model described by <paramref name="description"/>, in catalog order.</summary>
+    public static IReadOnlyList<string> For(Models.ModelDescription description) =>
+        Catalog.All.Where(s => s.AppliesTo?.Invoke(description) ?? true).Select(s => s.Name).ToList();
+
     /// <summary>The method named <paramref name="name"/>, configured by <paramref name="options"/>; an unknown name is a user mistake.</summary>
     public static IExplainer Create(string name, ExplainerOptions? options = null)
     {

@@ -13,7 +13,10 @@ namespace Protea.Prototypes;
 public sealed class PrototypeActivation : IExplainer
 {
     public static readonly ExplainerSpec Spec = new("prototypes",
-        "parts models: the activation of the target class's most contributing prototype, upsampled", _ => new PrototypeActivation());
+        "parts models: the activation of the target class's most contributing prototype, upsampled", _ => new PrototypeActivation())
+    {
+        AppliesTo = d => d.Head == PartsHead.Name,
+    };
 
     public string Name => Spec.Name;
 

@@ -254,6 +254,16 @@ public sealed class PrototypeActivationTests(PartsEvidenceFixture f) : IClassFix
     }
 
     [Fact]
+    public void PrototypesApplyToPartsModelsOnly_SoEvaluatingAnotherModelLeavesThemOut()
+    {
+        var parts = ModelBundle.ReadDescription(f.Model);
+        Assert.Contains("prototypes", Protea.Explanations.Explainers.For(parts));
+        var linear = Protea.Explanations.Explainers.For(parts with { Head = "linear" });
+        Assert.DoesNotContain("prototypes", linear);
+        Assert.Contains("gradcam", linear);
+    }
+
+    [Fact]
     public void Cli_ExplainsWithPrototypes()
     {
         var r = CliRunner.Run("explain", "--model", f.Model, "--method", "prototypes", "--json", f.Images[0]);
