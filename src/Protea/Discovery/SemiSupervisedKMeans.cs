@@ -18,6 +18,9 @@ public static class SemiSupervisedKMeans
 
     private static readonly Scalar One = 1.0;
 
+    /// <summary>Up to this many clusters, centroid sums are one matrix product with the one-hot assignment matrix.</summary>
+    private const int OneHotMaxK = 256;
+
     /// <param name="x">Items [N, D] (any float type; used as float32).</param>
     /// <param name="labels">Per item its known class 0..C−1, or −1 when unlabelled; C ≤ <paramref name="k"/>.</param>
     public static KMeansResult Fit(Tensor x, IReadOnlyList<long> labels, int k, KMeansOptions? options = null)
@@ -126,8 +129,20 @@ public static class SemiSupervisedKMeans
             if (iterations == maxIterations) break;
             if (previous is not null && !assign.ne(previous).any().ToBoolean()) break;
             iterations++;
-            var sums = zeros(k, d, float32).index_add_(0, assign, data, One);
-            var counts = zeros(k, float32).index_add_(0, assign, ones, One);
+            // Per-cluster sums and counts: a one-hot matrix product for moderate k (libtorch's CPU index_add_
+            // adds row by row, many times slower), index_add_ beyond that to bound the [N, K] memory.
+            Tensor sums, counts;
+            if (k <= OneHotMaxK)
+            {
+                var oneHot = nn.functional.one_hot(assign, k).to(float32);
+                sums = oneHot.t().mm(data);
+                counts = oneHot.sum(dim: 0);
+            }
+            else
+            {
+                sums = zeros(k, d, float32).index_add_(0, assign, data, One);
+                counts = zeros(k, float32).index_add_(0, assign, ones, One);
+            }
             var updated = where((counts > 0).unsqueeze(1), sums / counts.clamp_min(1).unsqueeze(1), centroids);
             var shift = (updated - centroids).square().sum().ToDouble();
             centroids.copy_(updated);
