@@ -20,7 +20,7 @@ public static class DiscoverCommand
     private static readonly Option<string> Data = new("--data") { Description = "Labelled and unlabelled items: fashion-mnist, a folder of class sub-folders plus unlabelled/, or a .csv file (empty label = unlabelled); its training part is used", Required = true };
     private static readonly Option<string?> Model = new("--model") { Description = "Embed with this saved model (else a model is trained on the labelled items into OUT/model)" };
     private static readonly Option<string?> Arch = new("--arch") { Description = $"Backbone of the model trained when there is no --model: {string.Join(" | ", Architectures.BackboneNames)} (default: cnn for images, mlp for CSV)" };
-    private static readonly Option<string> Objective = new("--objective") { Description = "Training objective of that model (SupCon on the labelled items, with cross-entropy)", DefaultValueFactory = _ => "supcon+ce:0.5" };
+    private static readonly Option<string> Objective = new("--objective") { Description = "Training objective of that model (SimCLR on all items, SupCon and cross-entropy on the labelled ones)", DefaultValueFactory = _ => DiscoveryOptions.DefaultObjective };
     private static readonly Option<int> Epochs = new("--epochs") { Description = "Epochs of that model", DefaultValueFactory = _ => 4 };
     private static readonly Option<double?> Lr = new("--lr") { Description = "Peak learning rate of that model (default 0.1 for images, 0.01 for CSV)" };
     private static readonly Option<string> K = new("--k") { Description = "Number of clusters: N, or auto (estimated between --k-min and --k-max)", DefaultValueFactory = _ => "auto" };
