@@ -89,6 +89,35 @@ internal sealed class KMeansKernel
             }
             (dots[j], dots[j + 1], dots[j + 2], dots[j + 3]) = (s0, s1, s2, s3);
         }
+        for (; j + 2 <= k; j += 2)
+        {
+            var c0 = centroids.AsSpan(j * d, d);
+            var c1 = centroids.AsSpan((j + 1) * d, d);
+            var v0 = MemoryMarshal.Cast<float, Vector<float>>(c0);
+            var v1 = MemoryMarshal.Cast<float, Vector<float>>(c1);
+            Vector<float> a0 = default, a1 = default, b0 = default, b1 = default;
+            var v = 0;
+            // Two accumulators per centroid halve the dependency chain.
+            for (; v + 2 <= vx.Length; v += 2)
+            {
+                a0 += vx[v] * v0[v];
+                a1 += vx[v] * v1[v];
+                b0 += vx[v + 1] * v0[v + 1];
+                b1 += vx[v + 1] * v1[v + 1];
+            }
+            for (; v < vx.Length; v++)
+            {
+                a0 += vx[v] * v0[v];
+                a1 += vx[v] * v1[v];
+            }
+            float s0 = Vector.Sum(a0 + b0), s1 = Vector.Sum(a1 + b1);
+            for (var t = tail; t < d; t++)
+            {
+                s0 += x[t] * c0[t];
+                s1 += x[t] * c1[t];
+            }
+            (dots[j], dots[j + 1]) = (s0, s1);
+        }
         for (; j < k; j++) dots[j] = Dot(x, centroids.AsSpan(j * d, d));
     }
 
