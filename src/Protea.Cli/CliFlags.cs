@@ -67,6 +67,7 @@ internal static class CliFlags
         ["data"] = "--data",
         ["label_column"] = "--label",
         ["id_column"] = "--id",
+        ["categorical"] = "--categorical",
         ["classes"] = "--classes",
         ["image_size"] = "--image-size",
         ["channels"] = "--channels",

@@ -20,7 +20,7 @@ public static class DiscoverCommand
     private static readonly Option<string> Data = new("--data") { Description = "Labelled and unlabelled items: fashion-mnist, a folder of class sub-folders plus unlabelled/, or a .csv file (empty label = unlabelled); its training part is used", Required = true };
     private static readonly Option<string?> Model = new("--model") { Description = "Embed with this saved model (else a model is trained on the labelled items into OUT/model)" };
     private static readonly Option<string?> Arch = new("--arch") { Description = $"Backbone of the model trained when there is no --model: {string.Join(" | ", Architectures.BackboneNames)} (default: cnn for images, mlp for CSV)" };
-    private static readonly Option<string> Objective = new("--objective") { Description = "Training objective of that model (SupCon on the labelled items, with cross-entropy)", DefaultValueFactory = _ => "supcon+ce:0.5" };
+    private static readonly Option<string> Objective = new("--objective") { Description = "Training objective of that model (SimCLR on all items, SupCon and cross-entropy on the labelled ones)", DefaultValueFactory = _ => DiscoveryOptions.DefaultObjective };
     private static readonly Option<int> Epochs = new("--epochs") { Description = "Epochs of that model", DefaultValueFactory = _ => 4 };
     private static readonly Option<double?> Lr = new("--lr") { Description = "Peak learning rate of that model (default 0.1 for images, 0.01 for CSV)" };
     private static readonly Option<string> K = new("--k") { Description = "Number of clusters: N, or auto (estimated between --k-min and --k-max)", DefaultValueFactory = _ => "auto" };
@@ -33,6 +33,7 @@ public static class DiscoverCommand
     private static readonly Option<string?> Truth = new("--truth") { Description = "CSV id,label: true classes of unlabelled items, for the metrics" };
     private static readonly Option<string?> Label = new("--label") { Description = "CSV label column" };
     private static readonly Option<string?> Id = new("--id") { Description = "CSV id column (default: a column named id, if any)" };
+    private static readonly Option<string?> Categorical = new("--categorical") { Description = "CSV text columns to one-hot encode: COL,COL or auto (every column holding text); categories are saved with the model" };
     private static readonly Option<int> Restarts = new("--restarts") { Description = "k-means restarts (the lowest inertia kept)", DefaultValueFactory = _ => 5 };
     private static readonly Option<int> Iterations = new("--iterations") { Description = "k-means iterations at most", DefaultValueFactory = _ => 100 };
     private static readonly Option<int?> Limit = new("--limit") { Description = "Use a seeded random subset of N items" };
@@ -45,7 +46,7 @@ public static class DiscoverCommand
     public static Command Create(CliConsole console)
     {
         var command = new Command("discover", "Generalized category discovery: cluster labelled items of known classes and unlabelled items (of known and new classes) with semi-supervised k-means on a model's embeddings; estimate the number of classes; write assignments.csv and clusters.json.")
-        { Data, Model, Arch, Objective, Epochs, Lr, K, KMin, KMax, KCriterion, KnownClasses, Hide, Fraction, Truth, Label, Id, Restarts, Iterations, Limit, Out, Engine, Seed, Threads, Json };
+        { Data, Model, Arch, Objective, Epochs, Lr, K, KMin, KMax, KCriterion, KnownClasses, Hide, Fraction, Truth, Label, Id, Categorical, Restarts, Iterations, Limit, Out, Engine, Seed, Threads, Json };
         command.SetAction(p =>
         {
             var kText = p.GetValue(K)!;
@@ -54,7 +55,7 @@ public static class DiscoverCommand
                 : throw new ProteaException($"k '{kText}': must be a whole number or auto", "k");
             var threads = p.GetValue(Threads);
             HostSetup.SetTorchThreads(threads);
-            var spec = DataSpec.Parse(p.GetValue(Data)!, new DataSpecOptions { LabelColumn = p.GetValue(Label), IdColumn = p.GetValue(Id) });
+            var spec = DataSpec.Parse(p.GetValue(Data)!, new DataSpecOptions { LabelColumn = p.GetValue(Label), IdColumn = p.GetValue(Id), Categorical = p.GetValue(Categorical) });
             var isTabular = spec.Kind == DataSourceKind.Csv;
             var arch = p.GetValue(Arch) ?? Architectures.DefaultFor(isTabular ? InputKind.Tabular : InputKind.Image).Name;
             var options = new DiscoveryOptions

@@ -35,6 +35,7 @@ public static class LrFindCommand
     private static readonly Option<double> MaxSeconds = new("--max-seconds") { Description = "Stop the sweep after this many seconds whatever the step", DefaultValueFactory = _ => 60 };
     private static readonly Option<string?> Label = new("--label") { Description = "CSV label column (default: label/class/target, else the last column)" };
     private static readonly Option<string?> Id = new("--id") { Description = "CSV id column, never a feature (default: a column named id, if any)" };
+    private static readonly Option<string?> Categorical = new("--categorical") { Description = "CSV text columns to one-hot encode: COL,COL or auto (every column holding text); categories are saved with the model" };
     private static readonly Option<string?> Classes = new("--classes") { Description = "Only these classes: indices (0-4,7) or names (cat,dog)" };
     private static readonly Option<int?> ImageSize = new("--image-size") { Description = "Resize images to SIZE x SIZE" };
     private static readonly Option<int?> Channels = new("--channels") { Description = "1 (grayscale) or 3 (RGB); default: what the images are" };
@@ -49,13 +50,13 @@ public static class LrFindCommand
             "(default 60) while the learning rate grows exponentially from 1e-6 to 10, and suggest the rate where the smoothed loss falls " +
             "fastest (fastai's 'steep'; the minimum's rate / 10 when it never falls). Use it as train's --lr.")
         {
-            Data, Arch, Head, Stem, Init, Out, BatchSize, Optimizer, Steps, MaxSeconds, Label, Id, Classes, ImageSize, Channels, Seed, Threads, Json,
+            Data, Arch, Head, Stem, Init, Out, BatchSize, Optimizer, Steps, MaxSeconds, Label, Id, Categorical, Classes, ImageSize, Channels, Seed, Threads, Json,
         };
         command.SetAction(p =>
         {
             var spec = DataSpec.Parse(p.GetValue(Data)!, new DataSpecOptions
             {
-                LabelColumn = p.GetValue(Label), IdColumn = p.GetValue(Id), Classes = p.GetValue(Classes),
+                LabelColumn = p.GetValue(Label), IdColumn = p.GetValue(Id), Categorical = p.GetValue(Categorical), Classes = p.GetValue(Classes),
                 ImageSize = p.GetValue(ImageSize), Channels = p.GetValue(Channels),
             });
             var threads = p.GetValue(Threads);

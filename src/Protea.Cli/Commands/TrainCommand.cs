@@ -88,6 +88,7 @@ public static class TrainCommand
     private static readonly Option<int?> Limit = new("--limit") { Description = "Train on a seeded random subset of N examples" };
     private static readonly Option<string?> Label = new("--label") { Description = "CSV label column (default: label/class/target, else the last column)" };
     private static readonly Option<string?> Id = new("--id") { Description = "CSV id column, never a feature (default: a column named id, if any)" };
+    private static readonly Option<string?> Categorical = new("--categorical") { Description = "CSV text columns to one-hot encode: COL,COL or auto (every column holding text); categories are saved with the model" };
     private static readonly Option<string?> Classes = new("--classes") { Description = "Only these classes: indices into the sorted class list (0-4,7) or names (cat,dog)" };
     private static readonly Option<int?> ImageSize = new("--image-size") { Description = "Resize images to SIZE x SIZE" };
     private static readonly Option<int?> Channels = new("--channels") { Description = "1 (grayscale) or 3 (RGB); default: what the images are" };
@@ -103,7 +104,7 @@ public static class TrainCommand
         {
             Data, Out, Recipe, Arch, Head, Stem, Width, Init, BackboneLrScale, Keep, BnRecalibrate, Epochs, BatchSize, Lr, Optimizer, Schedule, Warmup, WeightDecay, LabelSmoothing,
             Objective, Temperature, Margin, Sampler, ClassesPerBatch, ItemsPerClass, PrototypesPerClass, PrototypeDim, ClusterCost, SeparationCost, OrthogonalityCost, L1Last, WarmupEpochs,
-            PushCycles, LastLayerEpochs, CropPadding, Flip, Mixup, CutMix, Validation, Limit, Label, Id, Classes, ImageSize, Channels, Seed, Threads, KeepIndex, Resume, Json,
+            PushCycles, LastLayerEpochs, CropPadding, Flip, Mixup, CutMix, Validation, Limit, Label, Id, Categorical, Classes, ImageSize, Channels, Seed, Threads, KeepIndex, Resume, Json,
         };
         var loading = new DataLoadFlags();
         loading.AddTo(command);
@@ -111,7 +112,7 @@ public static class TrainCommand
         {
             var spec = loading.Apply(p, DataSpec.Parse(p.GetValue(Data)!, new DataSpecOptions
             {
-                LabelColumn = p.GetValue(Label), IdColumn = p.GetValue(Id), Classes = p.GetValue(Classes),
+                LabelColumn = p.GetValue(Label), IdColumn = p.GetValue(Id), Categorical = p.GetValue(Categorical), Classes = p.GetValue(Classes),
                 ImageSize = p.GetValue(ImageSize), Channels = p.GetValue(Channels),
             }), console, p.GetValue(Json));
             var recipe = p.GetValue(Recipe) ?? Recipes.DefaultFor(spec.Kind);

@@ -24,9 +24,12 @@ public static class CsvReader
     /// <summary>
     /// Reads the file. <paramref name="idColumn"/> names the column whose values name the rows (never a feature);
     /// null takes a column called "id" when there is one, <see cref="NoIdColumn"/> none. Without an id column a
-    /// row's id is its row number.
+    /// row's id is its row number. <paramref name="categorical"/> declares text columns to one-hot encode
+    /// (<see cref="CategoricalEncoding.ParseDeclaration"/>), their categories fitted to this file;
+    /// <paramref name="encoding"/> instead gives a model's categorical columns with their categories.
     /// </summary>
-    public static TabularData Read(string path, string? labelColumn = null, string? idColumn = null)
+    public static TabularData Read(string path, string? labelColumn = null, string? idColumn = null,
+        string? categorical = null, IReadOnlyList<CategoricalColumn>? encoding = null)
     {
         string text;
         try
@@ -53,7 +56,23 @@ public static class CsvReader
             throw new ProteaException(
                 $"{path}: only the label column '{header[labelIndex]}'{(idIndex >= 0 ? $" and the id column '{header[idIndex]}'" : "")}; at least one numeric feature column is needed");
 
-        var features = new List<float>();
+        // Columns read as text: the model's categorical ones, the declared ones, or (auto) all until the data decides.
+        IReadOnlyList<string>? declared = categorical is null ? [] : CategoricalEncoding.ParseDeclaration(categorical);
+        bool auto = encoding is null && categorical is not null && declared is null;
+        var textColumns = new HashSet<int>();
+        foreach (var name in encoding?.Select(c => c.Column) ?? declared ?? [])
+        {
+            int j = FindColumn(header, name) ?? throw new ProteaException(
+                $"{path}: no column '{name}' for categorical values; columns are {string.Join(", ", header)}", ProteaException.BadInput, encoding is null ? CategoricalEncoding.Field : null);
+            if (j == labelIndex || j == idIndex)
+                throw new ProteaException($"{path}: column '{header[j]}' is the {(j == labelIndex ? "label" : "id")} column, not a categorical feature", CategoricalEncoding.Field);
+            textColumns.Add(j);
+        }
+        if (auto) textColumns.UnionWith(featureIndices);
+
+        var numbers = featureIndices.ToDictionary(j => j, _ => new List<float>());
+        var texts = textColumns.ToDictionary(j => j, _ => new List<string>());
+        var rows = new List<int>();
         var labelTexts = new List<string>();
         var ids = new List<string>();
         var rowOfId = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -63,7 +82,9 @@ public static class CsvReader
             if (fields.Count != header.Count)
                 throw new ProteaException($"{path} row {row}: {fields.Count} fields, header has {header.Count}");
             foreach (int j in featureIndices)
-                features.Add(ParseFeature(path, row, header[j], fields[j]));
+                if (texts.TryGetValue(j, out var column)) column.Add(fields[j].Trim());
+                else numbers[j].Add(ParseFeature(path, row, header[j], fields[j]));
+            rows.Add(row);
             labelTexts.Add(fields[labelIndex].Trim());
             var id = idIndex >= 0 ? fields[idIndex].Trim() : row.ToString(CultureInfo.InvariantCulture);
             if (id.Length == 0)
@@ -76,16 +97,52 @@ public static class CsvReader
         if (labelTexts.Count == 0)
             throw new ProteaException($"{path}: header only, no data rows");
 
+        // Auto: a column is categorical when some value is not a number (an empty one is missing, not text).
+        if (auto)
+            foreach (int j in featureIndices)
+                if (texts[j].All(v => v.Length == 0 || CategoricalEncoding.IsNumber(v)))
+                {
+                    numbers[j] = texts[j].Select((v, i) => ParseFeature(path, rows[i], header[j], v)).ToList();
+                    texts.Remove(j);
+                }
+        var columns = new Dictionary<int, CategoricalColumn>();
+        foreach (int j in featureIndices.Where(texts.ContainsKey))
+            columns[j] = encoding?.First(c => FindColumn(header, c.Column) == j) is { } given
+                ? given with { Column = header[j] }
+                : new CategoricalColumn(header[j], CategoricalEncoding.Categories(texts[j].Where(v => v.Length > 0)));
+
+        var width = featureIndices.Sum(j => columns.TryGetValue(j, out var c) ? c.Categories.Count : 1);
+        var features = new float[labelTexts.Count * (long)width];
+        var offset = 0;
+        foreach (int j in featureIndices)
+        {
+            if (columns.TryGetValue(j, out var c))
+            {
+                var index = CategoricalEncoding.Index(c);
+                for (var i = 0; i < rows.Count; i++)
+                    features[(long)i * width + offset + CategoricalEncoding.IndexOf(c, index, texts[j][i], $"{path} row {rows[i]}")] = 1f;
+                offset += c.Categories.Count;
+            }
+            else
+            {
+                var values = numbers[j];
+                for (var i = 0; i < rows.Count; i++) features[(long)i * width + offset] = values[i];
+                offset++;
+            }
+        }
+
         var classNames = SortClassNames(labelTexts.Where(l => l.Length > 0).Distinct());
         var indexOf = classNames.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => (long)p.i);
         var labels = labelTexts.Select(l => l.Length == 0 ? -1L : indexOf[l]).ToArray();
 
-        var inputs = empty([labels.Length, featureIndices.Length], ScalarType.Float32);
-        inputs.bytes = MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(features));
+        var inputs = empty([labels.Length, width], ScalarType.Float32);
+        inputs.bytes = MemoryMarshal.AsBytes(features.AsSpan());
         var dataset = new Dataset(inputs, labels, classNames, InputKind.Tabular, path, ids);
-        return new TabularData(dataset, featureIndices.Select(j => header[j]).ToList(), header[labelIndex])
+        var encoded = featureIndices.Where(columns.ContainsKey).Select(j => columns[j]).ToList();
+        return new TabularData(dataset, CategoricalEncoding.EncodedNames(featureIndices.Select(j => header[j]).ToList(), encoded), header[labelIndex])
         {
             IdColumn = idIndex >= 0 ? header[idIndex] : null,
+            Categorical = encoded.Count > 0 ? encoded : null,
         };
     }
 
@@ -149,7 +206,9 @@ public static class CsvReader
             throw new ProteaException(
                 $"{path} row {row}: column '{column}' is empty; every feature needs a number (missing values are not supported)");
         if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value))
-            throw new ProteaException($"{path} row {row}: column '{column}' is not a number ('{text}')");
+            throw new ProteaException(
+                $"{path} row {row}: column '{column}' is not a number ('{text}'); a column of text must be declared categorical to be one-hot encoded",
+                CategoricalEncoding.Field);
         float single = (float)value;
         if (!float.IsFinite(single))
             throw new ProteaException($"{path} row {row}: column '{column}' is not a finite float32 number ('{text}')");

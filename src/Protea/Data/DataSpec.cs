@@ -21,6 +21,12 @@ public sealed record DataSpec(
     /// <summary>CSV: the id column asked for (null: the default, see <see cref="DataSpecOptions.IdColumn"/>).</summary>
     public string? IdColumn { get; init; }
 
+    /// <summary>CSV: the text columns to one-hot encode as written (<see cref="CategoricalEncoding.ParseDeclaration"/>), or null for none.</summary>
+    public string? Categorical { get; init; }
+
+    /// <summary>CSV: a model's categorical columns with their categories (<see cref="Predictions.ModelInputs.ForModel"/>); replaces <see cref="Categorical"/>.</summary>
+    public IReadOnlyList<CategoricalColumn>? Encoding { get; init; }
+
     /// <summary>The class subset as written (see <see cref="ClassSubset"/>), or null for all classes.</summary>
     public string? Classes { get; init; }
 
@@ -61,9 +67,13 @@ public sealed record DataSpec(
             throw new ProteaException($"label column '{o.LabelColumn}': only CSV data has a label column; {spec} takes labels from its layout", "label_column");
         if (kind != DataSourceKind.Csv && o.IdColumn is not null)
             throw new ProteaException($"id column '{o.IdColumn}': only CSV data has an id column; {spec} names its images by their paths", "id_column");
+        if (kind != DataSourceKind.Csv && o.Categorical is not null)
+            throw new ProteaException($"categorical columns '{o.Categorical}': only CSV data has columns; {spec} holds images", CategoricalEncoding.Field);
+        if (o.Categorical is not null)
+            CategoricalEncoding.ParseDeclaration(o.Categorical);
         if (kind == DataSourceKind.Csv && (o.ImageSize is not null || o.Channels is not null))
             throw new ProteaException($"{spec}: image size and channels apply to images, not to CSV data", o.ImageSize is not null ? "image_size" : "channels");
-        return new DataSpec(kind, path, o.LabelColumn, o.ImageSize, o.Channels) { IdColumn = o.IdColumn, Classes = o.Classes };
+        return new DataSpec(kind, path, o.LabelColumn, o.ImageSize, o.Channels) { IdColumn = o.IdColumn, Classes = o.Classes, Categorical = o.Categorical };
     }
 
     private ClassSubset? Subset => Classes is null ? null : ClassSubset.Parse(Classes);
@@ -80,7 +90,7 @@ public sealed record DataSpec(
     {
         DataSourceKind.FashionMnist => Select(FashionMnistDataset.Load(Path, ImageSize, Channels)),
         DataSourceKind.ImageFolder => ImageFolderReader.Load(Path, ImageSize, Channels, Subset, options),
-        DataSourceKind.Csv => Select(CsvReader.Read(Path, LabelColumn, IdColumn).ToSplits()),
+        DataSourceKind.Csv => Select(CsvReader.Read(Path, LabelColumn, IdColumn, Encoding is null ? Categorical : null, Encoding).ToSplits()),
         _ => throw new InvalidOperationException($"unknown data source kind {Kind}"),
     };
 

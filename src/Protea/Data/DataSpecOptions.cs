@@ -15,6 +15,12 @@ public sealed record DataSpecOptions
     /// </summary>
     public string? IdColumn { get; init; }
 
+    /// <summary>
+    /// CSV: the text feature columns to one-hot encode, "a,b" or "auto" (every column holding a value that is
+    /// not a number); default none, and a column of text is then an error (<see cref="CategoricalEncoding"/>).
+    /// </summary>
+    public string? Categorical { get; init; }
+
     /// <summary>Images: resize to this square side.</summary>
     public int? ImageSize { get; init; }
 

@@ -12,6 +12,9 @@ public sealed record DataSplits(Dataset Train, Dataset? Test) : IDisposable
     /// <summary>The CSV column the ids came from; null for images and for CSV rows named by their row numbers.</summary>
     public string? IdColumn { get; init; }
 
+    /// <summary>CSV: the text columns one-hot encoded, with their categories; null when there are none.</summary>
+    public IReadOnlyList<CategoricalColumn>? Categorical { get; init; }
+
     /// <summary>
     /// Only the classes <paramref name="subset"/> chooses, in both splits (see <see cref="Dataset.SelectClasses"/>);
     /// new datasets, this one left as it is. Chosen classes without a single training example are an error.
@@ -24,7 +27,7 @@ public sealed record DataSplits(Dataset Train, Dataset? Test) : IDisposable
         {
             RequireExamples(train, subset);
             var test = Test?.SelectClasses(chosen);
-            return new DataSplits(train, test) { FeatureNames = FeatureNames, LabelColumn = LabelColumn, IdColumn = IdColumn };
+            return new DataSplits(train, test) { FeatureNames = FeatureNames, LabelColumn = LabelColumn, IdColumn = IdColumn, Categorical = Categorical };
         }
         catch
         {

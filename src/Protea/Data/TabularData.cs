@@ -6,8 +6,11 @@ public sealed record TabularData(Dataset Data, IReadOnlyList<string> FeatureName
     /// <summary>The column the ids (<see cref="Dataset.Ids"/>) came from; null when rows are named by their row numbers.</summary>
     public string? IdColumn { get; init; }
 
+    /// <summary>The text columns one-hot encoded, with their categories, in column order; null when there are none.</summary>
+    public IReadOnlyList<CategoricalColumn>? Categorical { get; init; }
+
     /// <summary>The data as training split (a CSV has no test split of its own); ownership moves to the result.</summary>
-    public DataSplits ToSplits() => new(Data, null) { FeatureNames = FeatureNames, LabelColumn = LabelColumn, IdColumn = IdColumn };
+    public DataSplits ToSplits() => new(Data, null) { FeatureNames = FeatureNames, LabelColumn = LabelColumn, IdColumn = IdColumn, Categorical = Categorical };
 
     public void Dispose() => Data.Dispose();
 }

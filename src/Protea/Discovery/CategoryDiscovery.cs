@@ -75,7 +75,7 @@ public static class CategoryDiscovery
         if (modelUsed is null)
         {
             modelUsed = Path.Combine(outDir, ModelFolder);
-            TrainModel(data, labels, knownNames, o, modelUsed);
+            TrainModel(data, labels, knownNames, o, modelUsed, splits);
             Phase("train");
         }
         float[] embeddings;
@@ -197,14 +197,16 @@ public static class CategoryDiscovery
         }
     }
 
-    private static void TrainModel(Dataset data, long[] labels, List<string> knownNames, DiscoveryOptions o, string modelDir)
+    private static void TrainModel(Dataset data, long[] labels, List<string> knownNames, DiscoveryOptions o, string modelDir, DataSplits splits)
     {
         using var labelled = new Dataset(data.Inputs.clone(), labels, knownNames, data.Kind, data.Source, data.Ids);
         var options = o.Train with { Seed = o.Seed, Threads = o.Threads };
         torch.manual_seed(options.Seed);
         var training = new Trainer(options).Train(labelled, null);
         using var bundle = training.Bundle;
-        bundle.Save(modelDir);
+        // Tables: the model keeps its columns and categories, so predict and eval read CSV files as discovery did.
+        var described = bundle.Description with { FeatureNames = splits.FeatureNames, LabelColumn = splits.LabelColumn, Categorical = splits.Categorical };
+        new ModelBundle(described, bundle.Model).Save(modelDir);
     }
 
     private static List<DiscoveredCluster> Describe(KMeansResult clustering, Tensor x, long[] labels, IReadOnlyList<string> ids,

@@ -13,8 +13,15 @@ public sealed record DiscoveryOptions
     /// <summary>A saved model whose embeddings are clustered; null: a model is trained (<see cref="Train"/>).</summary>
     public string? Model { get; init; }
 
-    /// <summary>How the model is trained when there is none: architecture, epochs, objective (default SupCon with cross-entropy), seed, threads.</summary>
-    public TrainOptions Train { get; init; } = new() { Objective = "supcon+ce:0.5", Epochs = 4 };
+    /// <summary>
+    /// How the model is trained when there is none: architecture, epochs, objective, seed, threads. The default
+    /// objective is the GCD paper's: SimCLR on every item, labelled or not (weight 0.65), SupCon on the labelled
+    /// ones (0.35), plus cross-entropy on the labelled ones (0.5) for the classifier head.
+    /// </summary>
+    public TrainOptions Train { get; init; } = new() { Objective = DefaultObjective, Epochs = 4 };
+
+    /// <summary>The objective list of a model trained for discovery (<see cref="Train"/>).</summary>
+    public const string DefaultObjective = "simclr:0.65+supcon:0.35+ce:0.5";
 
     /// <summary>The number of clusters; null: estimated between <see cref="KMin"/> and <see cref="KMax"/>.</summary>
     public int? K { get; init; }

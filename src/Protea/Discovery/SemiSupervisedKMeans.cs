@@ -7,17 +7,12 @@ namespace Protea.Discovery;
 /// Semi-supervised k-means (the GCD protocol, Vaze et al. 2022): labelled items stay in their class's
 /// cluster (class c = cluster c) and pull its centroid; the first centroids start at the labelled class
 /// means, the others by k-means++ (D² sampling) over the unlabelled items; Lloyd iterations assign each
-/// unlabelled item to its nearest centroid. Several seeded restarts, the lowest inertia kept. Batched on
-/// the embeddings with torch matrix products (float32, inertia summed in float64); without labelled items
-/// it is plain k-means. An emptied cluster keeps its previous centroid.
+/// unlabelled item to its nearest centroid. Several seeded restarts, the lowest inertia kept. The loops run
+/// in <see cref="KMeansKernel"/> (float32 SIMD on managed rows, torch's thread count, inertia summed in
+/// float64); without labelled items it is plain k-means. An emptied cluster keeps its previous centroid.
 /// </summary>
 public static class SemiSupervisedKMeans
 {
-    /// <summary>Rows per distance block, so the [rows, K] distance matrix stays small.</summary>
-    private const int Block = 16_384;
-
-    private static readonly Scalar One = 1.0;
-
     /// <param name="x">Items [N, D] (any float type; used as float32).</param>
     /// <param name="labels">Per item its known class 0..C−1, or −1 when unlabelled; C ≤ <paramref name="k"/>.</param>
     public static KMeansResult Fit(Tensor x, IReadOnlyList<long> labels, int k, KMeansOptions? options = null)
@@ -34,133 +29,103 @@ public static class SemiSupervisedKMeans
         if (o.Restarts < 1) throw new ProteaException($"restarts {o.Restarts}: at least 1 is needed", "restarts");
         if (o.MaxIterations < 1) throw new ProteaException($"iterations {o.MaxIterations}: at least 1 is needed", "iterations");
 
-        using var scope = NewDisposeScope();
-        var data = x.to(float32).contiguous();
-        var fixedLabels = tensor(labels.Select(l => Math.Max(l, 0)).ToArray());
-        var isLabelled = tensor(labels.Select(l => l >= 0).ToArray());
-        var unlabelledRows = Enumerable.Range(0, n).Where(i => labels[i] < 0).Select(i => (long)i).ToArray();
-        var candidates = unlabelledRows.Length > 0 ? data.index_select(0, tensor(unlabelledRows)) : data;
-        var squaredNorms = data.square().sum(1);
-        var threshold = o.Tolerance > 0 ? o.Tolerance * data.var(dim: 0).mean().ToDouble() : 0;
+        var d = (int)x.shape[1];
+        float[] values;
+        using (var scope = NewDisposeScope())
+            values = x.to(float32).contiguous().data<float>().ToArray();
+        var kernel = new KMeansKernel(values, n, d, torch.get_num_threads());
+        var fixedLabels = labels.ToArray();
+        var candidates = Enumerable.Range(0, n).Where(i => labels[i] < 0).ToArray();
+        if (candidates.Length == 0) candidates = Enumerable.Range(0, n).ToArray();
+        double threshold = 0;
+        if (o.Tolerance > 0)
+            using (var scope = NewDisposeScope())
+                threshold = o.Tolerance * x.to(float32).var(dim: 0).mean().ToDouble();
 
-        // Labelled class means (a class with no labelled item gets a k-means++ centroid instead).
-        var classMeans = zeros(k, data.shape[1], float32);
-        var classCounts = zeros(k, float32);
-        if (labels.Any(l => l >= 0))
+        // Labelled class means (a class with no labelled item gets a k-means++ centroid instead), summed in float64.
+        var means = new double[k * d];
+        var classCounts = new long[k];
+        for (var i = 0; i < n; i++)
         {
-            var labelledRows = tensor(Enumerable.Range(0, n).Where(i => labels[i] >= 0).Select(i => (long)i).ToArray());
-            var labelledClasses = fixedLabels.index_select(0, labelledRows);
-            classMeans.index_add_(0, labelledClasses, data.index_select(0, labelledRows), One);
-            classCounts.index_add_(0, labelledClasses, ones(labelledRows.shape[0], float32), One);
+            if (labels[i] < 0) continue;
+            var c = (int)labels[i];
+            classCounts[c]++;
+            for (var t = 0; t < d; t++) means[c * d + t] += values[i * d + t];
         }
-        var seeded = Enumerable.Range(0, k).Where(c => c < known && classCounts[c].ToSingle() > 0).ToArray();
-        classMeans = classMeans / classCounts.clamp_min(1).unsqueeze(1);
+        var classMeans = new float[k * d];
+        for (var c = 0; c < k; c++)
+            for (var t = 0; t < d; t++)
+                classMeans[c * d + t] = classCounts[c] > 0 ? (float)(means[c * d + t] / classCounts[c]) : 0f;
+        var seeded = Enumerable.Range(0, k).Where(c => c < known && classCounts[c] > 0).ToArray();
 
         KMeansResult? best = null;
         for (var restart = 0; restart < o.Restarts; restart++)
         {
             var random = new Random(o.Seed * 1000 + restart);
-            var centroids = PlusPlus(candidates, classMeans, seeded, k, random);
-            var (assign, inertia, iterations) = Lloyd(data, squaredNorms, fixedLabels, isLabelled, centroids, o.MaxIterations, threshold);
+            var centroids = PlusPlus(kernel, candidates, classMeans, seeded, k, d, random);
+            var (assign, inertia, iterations) = Lloyd(kernel, fixedLabels, centroids, k, o.MaxIterations, threshold);
             if (best is null || inertia < best.Inertia)
             {
                 best?.Dispose();
-                best = new KMeansResult(assign, centroids.detach().clone().MoveToOuterDisposeScope(), inertia, iterations);
+                best = new KMeansResult(assign, tensor(centroids, [k, d]), inertia, iterations);
             }
         }
         return best!;
     }
 
-    /// <summary>k-means++ for the clusters not in <paramref name="seeded"/>: D² sampling among <paramref name="candidates"/>.</summary>
-    private static Tensor PlusPlus(Tensor candidates, Tensor classMeans, int[] seeded, int k, Random random)
+    /// <summary>k-means++ for the clusters not in <paramref name="seeded"/>: D² sampling among the <paramref name="candidates"/> rows.</summary>
+    private static float[] PlusPlus(KMeansKernel kernel, int[] candidates, float[] classMeans, int[] seeded, int k, int d, Random random)
     {
-        var centroids = classMeans.clone();
-        var norms = candidates.square().sum(1);
+        var centroids = (float[])classMeans.Clone();
         var isSeeded = new bool[k];
         foreach (var c in seeded) isSeeded[c] = true;
-        Tensor? nearest = null; // squared distance of each candidate to its nearest chosen centroid
+        float[]? nearest = null; // squared distance of each candidate to its nearest chosen centroid
         foreach (var c in seeded)
-            nearest = Closer(nearest, candidates, norms, centroids[c]);
+            nearest = kernel.Closer(nearest, candidates, centroids.AsSpan(c * d, d));
         for (var c = 0; c < k; c++)
         {
             if (isSeeded[c]) continue;
-            var pick = Sample(nearest, (int)candidates.shape[0], random);
-            centroids[c] = candidates[pick];
-            nearest = Closer(nearest, candidates, norms, centroids[c]);
+            kernel.CopyRow(candidates[Sample(nearest, candidates.Length, random)], centroids, c);
+            nearest = kernel.Closer(nearest, candidates, centroids.AsSpan(c * d, d));
         }
         return centroids;
     }
 
     /// <summary>An index drawn with probability proportional to <paramref name="weights"/> (uniform when there are none or all are 0).</summary>
-    private static long Sample(Tensor? weights, int count, Random random)
+    private static int Sample(float[]? weights, int count, Random random)
     {
         if (weights is null) return random.Next(count);
-        using var scope = NewDisposeScope();
-        var cumulative = weights.clamp_min(0).to(float64).cumsum(0);
-        var total = cumulative[-1].ToDouble();
+        var cumulative = new double[count];
+        var total = 0.0;
+        for (var i = 0; i < count; i++) cumulative[i] = total += Math.Max(weights[i], 0f);
         if (!(total > 0)) return random.Next(count);
-        using var target = tensor(new[] { random.NextDouble() * total }, float64);
-        return Math.Min(searchsorted(cumulative, target, right: true).ToInt64(), count - 1);
+        var target = random.NextDouble() * total;
+        // The first index whose cumulative weight exceeds the target.
+        int lo = 0, hi = count;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (cumulative[mid] > target) hi = mid;
+            else lo = mid + 1;
+        }
+        return Math.Min(lo, count - 1);
     }
 
-    private static Tensor Closer(Tensor? nearest, Tensor candidates, Tensor norms, Tensor centroid)
+    private static (int[] Assign, double Inertia, int Iterations) Lloyd(KMeansKernel kernel, long[] labels, float[] centroids, int k,
+        int maxIterations, double threshold)
     {
-        // ||x||² − 2 x·c + ||c||², one matrix-vector product.
-        var d = candidates.mv(centroid).mul_(-2).add_(norms).add_(centroid.square().sum());
-        return nearest is null ? d : minimum(nearest, d);
-    }
-
-    private static (int[] Assign, double Inertia, int Iterations) Lloyd(Tensor data, Tensor squaredNorms, Tensor fixedLabels, Tensor isLabelled,
-        Tensor centroids, int maxIterations, double threshold)
-    {
-        var k = centroids.shape[0];
-        var d = data.shape[1];
-        Tensor assign = fixedLabels;
-        Tensor? previous = null;
-        double inertia = 0;
+        var assign = new int[kernel.Count];
+        var previous = new int[kernel.Count];
         var iterations = 0;
-        var ones = torch.ones(data.shape[0], float32);
-        while (true)
+        var inertia = kernel.Assign(centroids, k, labels, assign);
+        while (iterations < maxIterations)
         {
-            (assign, inertia) = Assign(data, squaredNorms, fixedLabels, isLabelled, centroids);
-            if (iterations == maxIterations) break;
-            if (previous is not null && !assign.ne(previous).any().ToBoolean()) break;
             iterations++;
-            var sums = zeros(k, d, float32).index_add_(0, assign, data, One);
-            var counts = zeros(k, float32).index_add_(0, assign, ones, One);
-            var updated = where((counts > 0).unsqueeze(1), sums / counts.clamp_min(1).unsqueeze(1), centroids);
-            var shift = (updated - centroids).square().sum().ToDouble();
-            centroids.copy_(updated);
-            previous = assign;
-            if (threshold > 0 && shift <= threshold)
-            {
-                (assign, inertia) = Assign(data, squaredNorms, fixedLabels, isLabelled, centroids);
-                break;
-            }
+            var shift = kernel.Update(assign, centroids, k);
+            (previous, assign) = (assign, previous);
+            inertia = kernel.Assign(centroids, k, labels, assign);
+            if (assign.AsSpan().SequenceEqual(previous) || (threshold > 0 && shift <= threshold)) break;
         }
-        var result = assign.to(int32).data<int>().ToArray();
-        return (result, inertia, iterations);
-    }
-
-    /// <summary>Each item's nearest centroid (labelled items: their class), and the inertia.</summary>
-    private static (Tensor Assign, double Inertia) Assign(Tensor data, Tensor squaredNorms, Tensor fixedLabels, Tensor isLabelled, Tensor centroids)
-    {
-        var n = data.shape[0];
-        var centroidNorms = centroids.square().sum(1).unsqueeze(0);
-        var parts = new List<Tensor>();
-        var inertia = 0.0;
-        for (long start = 0; start < n; start += Block)
-        {
-            using var scope = NewDisposeScope();
-            var count = Math.Min(Block, n - start);
-            // ||x||² − 2 x·c + ||c||², the [rows, K] squared distances.
-            var distances = addmm(centroidNorms, data.narrow(0, start, count), centroids.t(), beta: 1, alpha: -2)
-                .add_(squaredNorms.narrow(0, start, count).unsqueeze(1));
-            var nearest = distances.argmin(1);
-            var chosen = where(isLabelled.narrow(0, start, count), fixedLabels.narrow(0, start, count), nearest);
-            inertia += distances.gather(1, chosen.unsqueeze(1)).clamp_min(0).to(float64).sum().ToDouble();
-            parts.Add(chosen.MoveToOuterDisposeScope());
-        }
-        return (parts.Count == 1 ? parts[0] : cat(parts, 0), inertia);
+        return (assign, inertia, iterations);
     }
 }

@@ -29,6 +29,10 @@ public sealed record ModelDescription
     /// <summary>Tabular models: the feature columns in input order, and the label column they were trained with.</summary>
     public IReadOnlyList<string>? FeatureNames { get; init; }
     public string? LabelColumn { get; init; }
+
+    /// <summary>Tabular models: the text columns one-hot encoded before the network, with their categories; null when none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<CategoricalColumn>? Categorical { get; init; }
     public required InputNormalization Normalization { get; init; }
 
     /// <summary>The training options that produced the model, as written by the trainer.</summary>

@@ -10,7 +10,7 @@ public static class ModelInputs
     public static DataSpec ForModel(DataSpec spec, ModelDescription d) =>
         d.InputKind == InputKind.Image && spec.Kind != DataSourceKind.Csv
             ? spec with { ImageSize = (int)d.InputShape[^1], Channels = (int)d.InputShape[0] }
-            : spec.Kind == DataSourceKind.Csv ? spec with { IdColumn = CsvReader.IdColumnFor(d.FeatureNames, spec.IdColumn) } : spec;
+            : spec.Kind == DataSourceKind.Csv ? spec with { IdColumn = CsvReader.IdColumnFor(d.FeatureNames, spec.IdColumn), Categorical = null, Encoding = d.Categorical } : spec;
 
     /// <summary>Refuses data of another input kind or example shape than the model takes.</summary>
     public static void CheckCompatible(Dataset data, ModelDescription d, DataSpec spec)

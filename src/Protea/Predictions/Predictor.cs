@@ -165,6 +165,22 @@ public sealed class Predictor : IDisposable
     }
 
     /// <summary>
+    /// Rows of values as text under named columns (a tabular model, needed for one with categorical
+    /// columns): categorical values are one-hot encoded with the model's categories, the others read as
+    /// numbers; otherwise as <see cref="PredictRows(IReadOnlyList{string}, IReadOnlyList{IReadOnlyList{double}}, IReadOnlyList{string}?, int, CancellationToken)"/>.
+    /// </summary>
+    public IReadOnlyList<Prediction> PredictRows(IReadOnlyList<string> columns, IReadOnlyList<IReadOnlyList<string>> rows,
+        IReadOnlyList<string>? names = null, int top = DefaultTop, CancellationToken cancellation = default)
+    {
+        ClassProbabilities.CheckTop(top);
+        RequireKind(InputKind.Tabular, "rows of values");
+        if (names is not null && names.Count != rows.Count)
+            throw new ArgumentException($"{rows.Count} rows but {names.Count} names", nameof(names));
+        using var inputs = TabularInputs.FromTextRows(columns, rows, Description, "rows");
+        return PredictRaw(inputs, names ?? Enumerable.Range(1, rows.Count).Select(i => $"row {i}").ToList(), top, cancellation);
+    }
+
+    /// <summary>
     /// Inputs already fitted to the model, as a <see cref="Dataset"/> holds them (uint8 [N, C, H, W] images
     /// or float32 [N, D] features); <paramref name="names"/>[i] names input i.
     /// </summary>

@@ -42,7 +42,7 @@ internal static class TabularInputs
         {
             foreach (var file in files)
             {
-                using var table = CsvReader.Read(file, d.LabelColumn, CsvReader.IdColumnFor(d.FeatureNames));
+                using var table = CsvReader.Read(file, d.LabelColumn, CsvReader.IdColumnFor(d.FeatureNames), encoding: d.Categorical);
                 var order = Align(table.FeatureNames, d, file);
                 using var index = tensor(order.Select(j => (long)j).ToArray(), ScalarType.Int64);
                 parts.Add(table.Data.Inputs.index_select(1, index));
@@ -75,5 +75,48 @@ internal static class TabularInputs
             }
         }
         return tensor(values, [rows.Count, order.Length]);
+    }
+
+    /// <summary>
+    /// Rows given as text under named columns (a form, a JSON body, a CSV line): categorical columns are
+    /// one-hot encoded with the model's categories, the others read as numbers; then as <see cref="FromRows"/>.
+    /// An empty value, a category the model was not trained with, or text in a numeric column is an error
+    /// naming the row and column.
+    /// </summary>
+    public static Tensor FromTextRows(IReadOnlyList<string> columns, IReadOnlyList<IReadOnlyList<string>> rows, ModelDescription d, string source)
+    {
+        var categorical = (d.Categorical ?? []).ToDictionary(c => c.Column, StringComparer.Ordinal);
+        var missing = categorical.Keys.Where(name => !columns.Contains(name, StringComparer.Ordinal)).ToList();
+        if (missing.Count > 0)
+            throw new ProteaException($"{source}: no column{(missing.Count > 1 ? "s" : "")} {string.Join(", ", missing.Select(m => $"'{m}'"))}; the model one-hot encodes it");
+        var used = d.FeatureNames is { } features ? features.ToHashSet(StringComparer.Ordinal) : null;
+        var kept = Enumerable.Range(0, columns.Count).Where(j => categorical.ContainsKey(columns[j]) || used is null || used.Contains(columns[j])).ToList();
+        var encodedColumns = CategoricalEncoding.EncodedNames(kept.Select(j => columns[j]).ToList(), d.Categorical);
+        var indexes = categorical.Values.ToDictionary(c => c.Column, CategoricalEncoding.Index, StringComparer.Ordinal);
+        var values = new List<IReadOnlyList<double>>(rows.Count);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var where = $"{source} row {i + 1}";
+            if (rows[i].Count != columns.Count)
+                throw new ProteaException($"{where}: {rows[i].Count} values for {columns.Count} columns");
+            var row = new List<double>(encodedColumns.Count);
+            foreach (var j in kept)
+            {
+                var text = rows[i][j].Trim();
+                if (categorical.TryGetValue(columns[j], out var c))
+                {
+                    var hot = CategoricalEncoding.IndexOf(c, indexes[c.Column], text, where);
+                    row.AddRange(Enumerable.Range(0, c.Categories.Count).Select(k => k == hot ? 1.0 : 0.0));
+                }
+                else if (text.Length == 0)
+                    throw new ProteaException($"{where}: column '{columns[j]}' is empty; every feature needs a number (missing values are not supported)");
+                else if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v))
+                    throw new ProteaException($"{where}: column '{columns[j]}' is not a number ('{text}')");
+                else
+                    row.Add(v);
+            }
+            values.Add(row);
+        }
+        return FromRows(encodedColumns, values, d, source);
     }
 }

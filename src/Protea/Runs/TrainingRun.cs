@@ -130,6 +130,7 @@ public static class TrainingRun
             {
                 FeatureNames = splits.FeatureNames,
                 LabelColumn = splits.LabelColumn,
+                Categorical = splits.Categorical,
                 TrainedOn = TrainingPlatform.Current(ConvLayoutGuard.Current),
                 Metrics = new Dictionary<string, double>
                 {

@@ -83,7 +83,11 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
     /// </summary>
     public bool ValidationSteers { get; init; } = true;
 
-    /// <param name="train">Labelled training examples (unlabelled ones are ignored).</param>
+    /// <param name="train">
+    /// Training examples. Unlabelled ones (label −1) are ignored, except by an objective that learns from them
+    /// (<see cref="ObjectiveNeeds.UnlabelledItems"/>, SimCLR) when every other objective leaves them out of
+    /// its term and batches are drawn at random; stages (NCM, BatchNorm recalibration) see the labelled ones.
+    /// </param>
     /// <param name="validation">Held-out examples evaluated after each epoch, or null.</param>
     /// <param name="runDir">Where checkpoints go (runDir/checkpoint), or null for none.</param>
     /// <param name="resume">Continue from runDir's checkpoint when there is one.</param>
@@ -100,6 +104,8 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
             .. Registry.Heads.Get(description.Head).Objectives?.Invoke(o) ?? []];
         var sampler = Sampler ?? BatchSamplers.For(o, labelled.ClassNames.Count, objectives);
         var needs = objectives.Aggregate(ObjectiveNeeds.Logits, (all, objective) => all | objective.Needs);
+        // The items the loop draws batches from: the labelled ones, or all when an objective learns from unlabelled items.
+        var items = KeepsUnlabelled(objectives, sampler) && labelled.Count < train.Count ? train : labelled;
         // The run's own stages first: the kept epoch is restored, then its BatchNorm statistics
         // re-estimated, before a head's stage (NCM) fits to the final backbone.
         using var keeper = o.Keep == "best" && ValidationSteers && validation is { Count: > 0 } ? new BestEpochKeeper() : null;
@@ -122,13 +128,13 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
                 m.Module.named_parameters().Select(p => (m.Name + "." + p.name, p.parameter)).ToList(), o.WeightDecay))];
         using var optimizer = CreateOptimizer(o, groups);
 
-        var n = labelled.Count;
+        var n = items.Count;
         var batches = sampler.BatchCount(n, o.BatchSize);
         var schedule = new LearningRateSchedule(o.Schedule, o.LearningRate, (long)batches * o.Epochs,
             warmup: o.Warmup ?? LearningRateSchedule.DefaultWarmup);
         var augmenter = new BatchAugmenter(o.Flip && labelled.Kind == InputKind.Image, labelled.Kind == InputKind.Image ? o.CropPadding : 0);
         var mix = new MixAugment(labelled.Kind == InputKind.Image ? o.MixupAlpha : 0, labelled.Kind == InputKind.Image ? o.CutMixAlpha : 0);
-        var views = needs.HasFlag(ObjectiveNeeds.SecondView) ? Views ?? TwoViewAugmenter.For(o, labelled) : null;
+        var views = needs.HasFlag(ObjectiveNeeds.SecondView) ? Views ?? TwoViewAugmenter.For(o, items) : null;
 
         var checkpoint = runDir is null ? null : new Checkpoint(runDir);
         var history = new List<EpochRecord>();
@@ -140,7 +146,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
             startEpoch = state.CompletedEpochs;
         }
 
-        using var labels = tensor(labelled.Labels);
+        using var labels = tensor(items.Labels);
         // Held for the whole run: TorchSharp frees a temporary Scalar whenever the GC finalises it (see IOptimizer).
         using var one = 1.ToScalar();
         var watch = Stopwatch.StartNew();
@@ -157,14 +163,14 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
             KeepFrozenStatistics(model);
             using var generator = new Generator((ulong)EpochSeed(o.Seed, epoch));
             var random = new Random(EpochSeed(o.Seed, epoch));
-            var plan = sampler.Epoch(labelled.Labels, o.BatchSize, generator);
+            var plan = sampler.Epoch(items.Labels, o.BatchSize, generator);
             if (plan.Count != batches)
                 throw new InvalidOperationException($"the batch sampler gave {plan.Count} batches, having announced {batches}");
             using var lossSum = zeros(1, dtype: float64);
             using var correct = zeros(1, dtype: int64);
             var lastReport = TimeSpan.Zero;
             double lr = 0;
-            using var source = new BatchSource(labelled, plan);
+            using var source = new BatchSource(items, plan);
             try
             {
                 for (var b = 0; b < batches; b++)
@@ -202,7 +208,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
             }
             var trainLoss = lossSum.item<double>() / batches;
             Divergence.EpochEnd(trainLoss, epoch, (long)(epoch + 1) * batches - 1, labelled.ClassNames.Count, lr, o.LearningRate);
-            var trainAccuracy = (double)correct.item<long>() / n;
+            var trainAccuracy = (double)correct.item<long>() / labelled.Count;
             double? valLoss = null, valAccuracy = null;
             if (validation is { Count: > 0 })
             {
@@ -254,6 +260,12 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         if (train.ClassNames.Count < 2)
             throw new ProteaException($"{train.Source}: a classifier needs at least 2 classes, found {train.ClassNames.Count}", "data");
     }
+
+    /// <summary>Whether the loop keeps unlabelled items: an objective learns from them, the others leave them out, batches are random.</summary>
+    internal static bool KeepsUnlabelled(IReadOnlyList<IObjective> objectives, IBatchSampler sampler) =>
+        sampler is RandomBatchSampler
+        && objectives.Any(x => x.Needs.HasFlag(ObjectiveNeeds.UnlabelledItems))
+        && objectives.All(x => (x.Needs & (ObjectiveNeeds.UnlabelledItems | ObjectiveNeeds.LeavesOutUnlabelled)) != 0);
 
     internal static Dataset LabelledOnly(Dataset data) =>
         data.Subset(Enumerable.Range(0, data.Count).Where(i => data.Labels[i] >= 0).Select(i => (long)i).ToArray());

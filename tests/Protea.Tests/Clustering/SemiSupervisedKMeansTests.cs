@@ -58,6 +58,53 @@ public sealed class SemiSupervisedKMeansTests
     }
 
     [Fact]
+    public void Many_rows_in_chunks_give_the_same_fixed_point_on_one_thread_and_two()
+    {
+        // 5,000 rows (several parallel chunks) of 37 dimensions (SIMD vectors plus a scalar tail).
+        var (x, truth) = Blobs.Make(blobs: 6, perBlob: 834, dim: 37, separation: 1.5, seed: 11);
+        using var _ = x;
+        var labels = Blobs.Labelled(truth, known: 3, share: 0.4, seed: 12);
+        var threads = get_num_threads();
+        KMeansResult one, two;
+        try
+        {
+            set_num_threads(1);
+            one = SemiSupervisedKMeans.Fit(x, labels, 6, new KMeansOptions { Seed = 13, Restarts = 2, Tolerance = 0, MaxIterations = 300 });
+            set_num_threads(2);
+            two = SemiSupervisedKMeans.Fit(x, labels, 6, new KMeansOptions { Seed = 13, Restarts = 2, Tolerance = 0, MaxIterations = 300 });
+        }
+        finally
+        {
+            set_num_threads(threads);
+        }
+        using (one)
+        using (two)
+        {
+            Assert.Equal(one.Assignments, two.Assignments);
+            Assert.Equal(one.Inertia, two.Inertia);
+            Assert.True(TensorAssert.Identical(one.Centroids, two.Centroids));
+            // Float64 oracle: each centroid is its members' mean, each unlabelled row is with its nearest centroid.
+            var points = x.to(float64).data<double>().ToArray();
+            var centroids = one.Centroids.to(float64).data<double>().ToArray();
+            double Distance(int i, int c) => Enumerable.Range(0, 37).Sum(d => Math.Pow(points[i * 37 + d] - centroids[c * 37 + d], 2));
+            for (var c = 0; c < 6; c++)
+            {
+                var members = Enumerable.Range(0, truth.Length).Where(i => one.Assignments[i] == c).ToArray();
+                for (var d = 0; d < 37; d++)
+                    Assert.Equal(members.Average(i => points[i * 37 + d]), centroids[c * 37 + d], 4);
+            }
+            var inertia = 0.0;
+            for (var i = 0; i < truth.Length; i++)
+            {
+                inertia += Distance(i, one.Assignments[i]);
+                if (labels[i] >= 0) Assert.Equal(labels[i], one.Assignments[i]);
+                else Assert.True(Distance(i, one.Assignments[i]) <= Enumerable.Range(0, 6).Min(c => Distance(i, c)) + 1e-3, $"item {i}");
+            }
+            Assert.Equal(inertia, one.Inertia, inertia * 1e-5);
+        }
+    }
+
+    [Fact]
     public void A_seed_gives_the_same_clustering_twice()
     {
         var (x, truth) = Blobs.Make(blobs: 5, perBlob: 60, dim: 4, separation: 3, seed: 7);

@@ -59,7 +59,8 @@ public sealed class CsvReaderTests
         lines.Add("1,abc,y");                                      // row 17
         File.WriteAllLines(path, lines);
         var e = Assert.Throws<ProteaException>(() => CsvReader.Read(path));
-        Assert.Equal($"{path} row 17: column 'petal_width' is not a number ('abc')", e.Message);
+        Assert.Equal($"{path} row 17: column 'petal_width' is not a number ('abc'); a column of text must be declared categorical to be one-hot encoded", e.Message);
+        Assert.Equal("categorical", e.Field);
     }
 
     [Fact]
@@ -69,7 +70,7 @@ public sealed class CsvReaderTests
         var path = dir.File("data.csv");
         File.WriteAllText(path, "a,label\n1,\"two\nlines\"\n2,ok\nNaN?,bad\n");
         var e = Assert.Throws<ProteaException>(() => CsvReader.Read(path));
-        Assert.Equal($"{path} row 5: column 'a' is not a number ('NaN?')", e.Message);
+        Assert.Equal($"{path} row 5: column 'a' is not a number ('NaN?'); a column of text must be declared categorical to be one-hot encoded", e.Message);
     }
 
     [Fact]

@@ -31,7 +31,7 @@ public abstract class ContrastiveObjective : IObjectiveWithModule
 
     public long ProjectionDim { get; }
 
-    public ObjectiveNeeds Needs => ObjectiveNeeds.Embedding | ObjectiveNeeds.SecondView;
+    public virtual ObjectiveNeeds Needs => ObjectiveNeeds.Embedding | ObjectiveNeeds.SecondView;
 
     /// <summary>The projection head of the run, once attached.</summary>
     public ProjectionHead? Projection => projection;
@@ -53,7 +53,14 @@ public abstract class ContrastiveObjective : IObjectiveWithModule
         var head = projection ?? throw new InvalidOperationException($"the {Name} objective was not attached to a model");
         var first = outputs.Embedding ?? throw new InvalidOperationException("the trainer did not compute the embedding");
         var second = outputs.SecondView?.Embedding ?? throw new InvalidOperationException("the trainer did not compute the second view");
-        var loss = ContrastiveLoss.Compute(head.forward(first), head.forward(second), Classes(batch), Temperature);
+        var classes = Classes(batch);
+        // SupCon among the batch's labelled items only (unlabelled ones are kept for SimCLR).
+        if (classes is not null && batch.LabelledRows() is { } rows)
+        {
+            if (rows.shape[0] < 2) return TrainingBatch.Zero(head.forward(first));
+            (first, second, classes) = (first.index_select(0, rows), second.index_select(0, rows), classes.index_select(0, rows));
+        }
+        var loss = ContrastiveLoss.Compute(head.forward(first), head.forward(second), classes, Temperature);
         if (Weight == 1) return loss;
         using var w = Weight.ToScalar();
         return loss.mul(w);
@@ -68,6 +75,8 @@ public sealed class SupConObjective(double temperature = SupConObjective.Default
 
     public override string Name => "supcon";
 
+    public override ObjectiveNeeds Needs => base.Needs | ObjectiveNeeds.LeavesOutUnlabelled;
+
     protected override Tensor? Classes(TrainingBatch batch) => batch.Labels;
 }
 
@@ -78,6 +87,9 @@ public sealed class NtXentObjective(double temperature = NtXentObjective.Default
     public const double DefaultTemperature = 0.5;
 
     public override string Name => "simclr";
+
+    /// <summary>Every item, labelled or not, is its own class against the batch: unlabelled items are used.</summary>
+    public override ObjectiveNeeds Needs => base.Needs | ObjectiveNeeds.UnlabelledItems;
 
     protected override Tensor? Classes(TrainingBatch batch) => null;
 }

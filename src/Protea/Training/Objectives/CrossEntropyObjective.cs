@@ -11,7 +11,7 @@ public sealed class CrossEntropyObjective(double labelSmoothing = 0) : IObjectiv
 {
     public string Name => "cross_entropy";
 
-    public ObjectiveNeeds Needs => ObjectiveNeeds.Logits;
+    public ObjectiveNeeds Needs => ObjectiveNeeds.Logits | ObjectiveNeeds.LeavesOutUnlabelled;
 
     public double LabelSmoothing { get; } = labelSmoothing is >= 0 and <= 1
         ? labelSmoothing
@@ -19,6 +19,9 @@ public sealed class CrossEntropyObjective(double labelSmoothing = 0) : IObjectiv
 
     public Tensor Loss(TrainingBatch batch, ModelOutputs outputs)
     {
+        if (batch.Mixing is null && batch.LabelledRows() is { } rows)
+            return rows.shape[0] == 0 ? TrainingBatch.Zero(outputs.Logits)
+                : nn.functional.cross_entropy(outputs.Logits.index_select(0, rows), batch.Labels.index_select(0, rows), label_smoothing: LabelSmoothing);
         var loss = nn.functional.cross_entropy(outputs.Logits, batch.Labels, label_smoothing: LabelSmoothing);
         if (batch.Mixing is not { } mix) return loss;
         using var keep = mix.Lambda.ToScalar();

@@ -13,7 +13,7 @@ public sealed class DetachedHeadObjective : IObjective
 {
     public string Name => "head";
 
-    public ObjectiveNeeds Needs => ObjectiveNeeds.Embedding;
+    public ObjectiveNeeds Needs => ObjectiveNeeds.Embedding | ObjectiveNeeds.LeavesOutUnlabelled;
 
     public Tensor Loss(TrainingBatch batch, ModelOutputs outputs)
     {
@@ -24,6 +24,9 @@ public sealed class DetachedHeadObjective : IObjective
         else
             input = (outputs.Embedding ?? throw new InvalidOperationException("the trainer did not compute the embedding")).detach();
         var logits = model.Head.forward(input);
+        if (batch.LabelledRows() is { } rows)
+            return rows.shape[0] == 0 ? TrainingBatch.Zero(logits)
+                : nn.functional.cross_entropy(logits.index_select(0, rows), batch.Labels.index_select(0, rows));
         return nn.functional.cross_entropy(logits, batch.Labels);
     }
 }

@@ -39,4 +39,13 @@ public enum ObjectiveNeeds
 
     /// <summary>A second, independently augmented view of the same examples (not mixed).</summary>
     SecondView = 4,
+
+    /// <summary>
+    /// Learns from unlabelled items (label −1) too (SimCLR): the trainer then keeps the training data's
+    /// unlabelled items, provided every other objective <see cref="LeavesOutUnlabelled"/> or uses them too.
+    /// </summary>
+    UnlabelledItems = 8,
+
+    /// <summary>Accepts unlabelled items (label −1) in a batch and leaves them out of its term (cross-entropy, SupCon).</summary>
+    LeavesOutUnlabelled = 16,
 }
