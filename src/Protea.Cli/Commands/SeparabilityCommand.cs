@@ -62,6 +62,7 @@ public static class SeparabilityCommand
             console.Out.WriteLine(string.Format(c, "between/within scatter  {0:0.000}", report.ScatterRatio));
             console.Out.WriteLine(string.Format(c, "silhouette              {0:0.000}", report.Silhouette));
             console.Out.WriteLine(string.Format(c, "nearest-neighbour acc.  {0:0.0} %", 100 * report.NeighbourAccuracy));
+            console.Out.WriteLine(string.Format(c, "k-means NMI             {0:0.000}", report.KMeansNmi));
             var width = Math.Max(5, report.PerClass.Max(x => x.Class.Length));
             console.Out.WriteLine($"{"class".PadRight(width)}  items  nn acc.  silhouette  most confused with");
             foreach (var x in report.PerClass)

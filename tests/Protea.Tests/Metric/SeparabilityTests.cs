@@ -75,6 +75,9 @@ public sealed class SeparabilityTests
         var report = Separability.Compute(x, [0, 0, 1, 1], ["a", "b"]);
         Assert.True(report.Silhouette > 0.98);
         Assert.Equal(1, report.NeighbourAccuracy);
+        // k-means finds the two clusters: NMI 1 when they are the classes, 0 when each cluster holds one item of each class (by hand).
+        Assert.Equal(1.0, report.KMeansNmi, 12);
+        Assert.Equal(0.0, Separability.Compute(x, [0, 1, 0, 1], ["a", "b"]).KMeansNmi, 12);
         Assert.Equal("data", Assert.Throws<ProteaException>(() => Separability.Compute(x, [0, 0, 0, 0], ["a", "b"])).Field);
     }
 
