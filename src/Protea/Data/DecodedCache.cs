@@ -278,19 +278,20 @@ public sealed class DecodedCache
         if (destination.Length < rows.Count * ItemBytes)
             throw new ArgumentException($"{destination.Length} bytes cannot hold {rows.Count} items of {ItemBytes}", nameof(destination));
         var item = (int)ItemBytes;
-        for (int i = 0; i < rows.Count; i++)
+        for (int i = 0; i < rows.Count; i++) ReadItem(rows[i], destination.Slice(i * item, item));
+    }
+
+    /// <summary>One item's bytes at <paramref name="row"/> into <paramref name="span"/> (ItemBytes long), however many reads it takes.</summary>
+    private void ReadItem(long row, Span<byte> span)
+    {
+        if ((ulong)row >= (ulong)Count) throw new ArgumentOutOfRangeException("rows", row, $"the cache holds {Count} items");
+        var offset = dataOffset + row * ItemBytes;
+        while (!span.IsEmpty)
         {
-            var row = rows[i];
-            if ((ulong)row >= (ulong)Count) throw new ArgumentOutOfRangeException(nameof(rows), row, $"the cache holds {Count} items");
-            var span = destination.Slice(i * item, item);
-            var offset = dataOffset + row * ItemBytes;
-            while (!span.IsEmpty)
-            {
-                var got = RandomAccess.Read(handle, span, offset);
-                if (got == 0) throw new IOException($"{Path}: ends early (changed while being read)");
-                span = span[got..];
-                offset += got;
-            }
+            var got = RandomAccess.Read(handle, span, offset);
+            if (got == 0) throw new IOException($"{Path}: ends early (changed while being read)");
+            span = span[got..];
+            offset += got;
         }
     }
 
@@ -300,20 +301,7 @@ public sealed class DecodedCache
         if (destination.LongLength < rows.Count * ItemBytes)
             throw new ArgumentException($"{destination.LongLength} bytes cannot hold {rows.Count} items of {ItemBytes}", nameof(destination));
         var item = (int)ItemBytes;
-        void ReadOne(int i)
-        {
-            var row = rows[i];
-            if ((ulong)row >= (ulong)Count) throw new ArgumentOutOfRangeException(nameof(rows), row, $"the cache holds {Count} items");
-            var span = destination.AsSpan(i * item, item);
-            var offset = dataOffset + row * ItemBytes;
-            while (!span.IsEmpty)
-            {
-                var got = RandomAccess.Read(handle, span, offset);
-                if (got == 0) throw new IOException($"{Path}: ends early (changed while being read)");
-                span = span[got..];
-                offset += got;
-            }
-        }
+        void ReadOne(int i) => ReadItem(rows[i], destination.AsSpan(i * item, item));
         if (workers <= 1 || rows.Count < 16)
             for (int i = 0; i < rows.Count; i++) ReadOne(i);
         else

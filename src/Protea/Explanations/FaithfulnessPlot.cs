@@ -44,11 +44,7 @@ public static class FaithfulnessPlot
         plot.Title(deletion ? $"Deletion (to {report.DeletionBaseline}; lower is better)" : $"Insertion (from {report.InsertionBaseline}; higher is better)");
         plot.XLabel("Fraction of pixels, most important first");
         plot.YLabel("Probability of the predicted class");
-        plot.ShowLegend(deletion ? Alignment.UpperRight : Alignment.LowerRight);
-        plot.Font.Set(font);
-        plot.Legend.FontName = font;
-        plot.Legend.FontSize = 12;
-        plot.Legend.ShadowColor = Colors.Transparent;
+        Reports.PlotStyle.Legend(plot, deletion ? Alignment.UpperRight : Alignment.LowerRight, 12);
         using var image = plot.GetImage(width, height);
         var bytes = image.GetImageBytes(ImageFormat.Png, 100);
         return SKImage.FromEncodedData(bytes);

@@ -53,11 +53,7 @@ public static class IncrementalReport
         plot.Title(results.Count > 0 ? $"Class-incremental accuracy, {results[0].Scenario}" : "Class-incremental accuracy");
         plot.XLabel("Classes seen");
         plot.YLabel("Accuracy on all classes seen (%)");
-        plot.ShowLegend(Alignment.LowerLeft);
-        plot.Font.Set(font);
-        plot.Legend.FontName = font;
-        plot.Legend.FontSize = 13;
-        plot.Legend.ShadowColor = Colors.Transparent;
+        Reports.PlotStyle.Legend(plot, Alignment.LowerLeft);
         using var image = plot.GetImage(width, height);
         return image.GetImageBytes(ImageFormat.Png, 100);
     }

@@ -39,11 +39,7 @@ public static class LearningRatePlot
         plot.Title("Learning-rate range test");
         plot.XLabel("Learning rate (log scale)");
         plot.YLabel("Training loss");
-        plot.ShowLegend(Alignment.UpperLeft);
-        plot.Font.Set(font);
-        plot.Legend.FontName = font;
-        plot.Legend.FontSize = 13;
-        plot.Legend.ShadowColor = Colors.Transparent;
+        PlotStyle.Legend(plot, Alignment.UpperLeft);
         using var image = plot.GetImage(width, height);
         return image.GetImageBytes(ImageFormat.Png, 100);
     }

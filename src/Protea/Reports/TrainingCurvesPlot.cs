@@ -46,11 +46,7 @@ public static class TrainingCurvesPlot
             plot.Axes.SetLimitsX(x.Min() - 0.5, x.Max() + 0.5);
             // The same left-axis width in both panels keeps their epoch axes one above the other.
             plot.Axes.Left.MinimumSize = 70;
-            plot.ShowLegend(Alignment.UpperRight);
-            plot.Font.Set(font);
-            plot.Legend.FontName = font;
-            plot.Legend.FontSize = 13;
-            plot.Legend.ShadowColor = Colors.Transparent;
+            PlotStyle.Legend(plot, Alignment.UpperRight);
             plot.Legend.OutlineColor = Color.FromHex("#9ca3af");
         }
         accuracy.Legend.Alignment = Alignment.LowerRight;
