@@ -190,13 +190,14 @@ public sealed class PartsEvidenceTests(PartsEvidenceFixture f) : IClassFixture<P
         using var engine = InferenceEngines.Open(f.Model, EngineChoice.Torch, 2, out _);
         using var batched = new Predictor(engine) { BatchSize = 5, Evidence = new PrototypeEvidenceSource(f.Model, onnx: false) };
         var c = batched.PredictRaw(f.Test.Inputs, names);
-        // The same prototypes; contributions to float32 rounding (oneDNN may pick other kernels for another batch size).
+        // The same prototypes; contributions as across engines above: oneDNN may pick other kernels for another
+        // batch size, and near d = 0 the similarity turns that float32 rounding into ~1e-3 relative.
         for (var i = 0; i < a.Count; i++)
         {
             var (x, z) = (a[i].Evidence!.Cast<PrototypeEvidence>().ToArray(), c[i].Evidence!.Cast<PrototypeEvidence>().ToArray());
             Assert.Equal(x.Select(e => e.Prototype), z.Select(e => e.Prototype));
             for (var k = 0; k < x.Length; k++)
-                Assert.True(Math.Abs(x[k].Contribution - z[k].Contribution) <= 1e-4 * Math.Max(1, Math.Abs(x[k].Contribution)),
+                Assert.True(Math.Abs(x[k].Contribution - z[k].Contribution) <= 5e-3 * Math.Max(1, Math.Abs(x[k].Contribution)),
                     $"input {i} prototype {x[k].Prototype}: contribution {x[k].Contribution} (one batch) vs {z[k].Contribution} (batches of 5)");
         }
         using var plain = Predictor.Open(f.Model, EngineChoice.Torch, 2);
