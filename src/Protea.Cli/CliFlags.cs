@@ -93,6 +93,7 @@ internal static class CliFlags
         ["shots"] = "--shots",
         ["method"] = "--method",
         ["memory"] = "--memory",
+        ["old_data"] = "--old-data",
         ["selection"] = "--selection",
         ["distillation_temperature"] = "--distill-temperature",
         ["teen_alpha"] = "--teen-alpha",

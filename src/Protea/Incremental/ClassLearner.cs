@@ -19,11 +19,12 @@ public sealed record LearnClassResult(IReadOnlyList<string> Added, int ClassesBe
     int? OldItems, int? Moved, int? MovedToNewClass, string Onnx, double Seconds);
 
 /// <summary>
-/// Adds classes to a saved model from a few examples, without training (<c>protea learn-class</c>,
-/// and the call that adopts a discovered cluster as a class). The head grows
-/// (<see cref="IGrowableHead"/>); each new class's prototype is the mean of its L2-normalised
-/// embeddings (ncm), calibrated towards similar old prototypes with teen; the backbone and old
-/// prototypes are untouched, so old classes score as before. The grown model is written to a new
+/// Adds classes to a saved model from a few examples (<c>protea learn-class</c>, and the call that
+/// adopts a discovered cluster as a class). The head grows (<see cref="IGrowableHead"/>); with ncm
+/// each new class's prototype is the mean of its L2-normalised embeddings, calibrated towards similar
+/// old prototypes with teen; the backbone and old prototypes are untouched, so old classes score as
+/// before. With icarl the model is fine-tuned on the new items and exemplars of the old classes
+/// (<see cref="IcarlLearning"/>). The grown model is written to a new
 /// folder beside the old one and swapped in, so an interrupted save leaves the old model as it was;
 /// an existing model.onnx is exported again (never left stale).
 /// </summary>
@@ -32,14 +33,15 @@ public static class ClassLearner
     public static readonly IReadOnlyList<string> Methods = ["ncm", "teen", "icarl"];
 
     /// <param name="oldTest">Items of the model's classes (raw inputs, labels unused) to count moved predictions on; null: not counted.</param>
+    /// <param name="icarl">The old classes' data and training settings; required by method icarl.</param>
     public static LearnClassResult AddClasses(string modelDir, IReadOnlyList<NewClass> classes, string method = "ncm", Dataset? oldTest = null,
-        double teenTemperature = TeenCalibration.DefaultTemperature, double teenAlpha = TeenCalibration.DefaultAlpha)
+        double teenTemperature = TeenCalibration.DefaultTemperature, double teenAlpha = TeenCalibration.DefaultAlpha, IcarlLearning? icarl = null)
     {
         var watch = Stopwatch.StartNew();
         if (!Methods.Contains(method))
             throw new ProteaException($"method '{method}' is not known for adding classes; known: {string.Join(", ", Methods)}", "method");
-        if (method == "icarl")
-            throw new ProteaException("method 'icarl' needs exemplars of the old classes, which a saved model does not keep; use ncm or teen", "method");
+        if (method == "icarl" && icarl is null)
+            throw new ProteaException("method 'icarl' needs the old classes' training data to keep exemplars of (a saved model holds none)", "old_data");
         if (classes.Count == 0) throw new ProteaException("no classes to add", "data");
         var description = ModelBundle.ReadDescription(modelDir);
         foreach (var c in classes) Check(c, description);
@@ -48,18 +50,24 @@ public static class ClassLearner
         using var grown = ModelGrowth.Grow(bundle, classes.Select(c => c.Name).ToArray());
         var inputs = cat(classes.Select(c => c.Images).ToArray(), 0);
         var labels = classes.SelectMany((c, i) => Enumerable.Repeat((long)(before + i), (int)c.Images.shape[0])).ToArray();
+        ModelBundle? trained = null;
         using (var data = new Dataset(inputs, labels, grown.Description.ClassNames, description.InputKind, "new classes"))
-            Prototypes.AddClasses(grown, data, before, method == "teen", teenTemperature, teenAlpha);
+        {
+            if (method == "icarl") trained = icarl!.Learn(bundle, grown, data, before);
+            else Prototypes.AddClasses(grown, data, before, method == "teen", teenTemperature, teenAlpha);
+        }
+        using var learnt = trained;
+        var result = learnt ?? grown;
         int? moved = null, movedToNew = null;
         if (oldTest is { Count: > 0 })
         {
             var was = TrainedMethod.ArgMax(bundle, oldTest);
-            var now = TrainedMethod.ArgMax(grown, oldTest);
+            var now = TrainedMethod.ArgMax(result, oldTest);
             moved = was.Zip(now).Count(p => p.First != p.Second);
             movedToNew = was.Zip(now).Count(p => p.First != p.Second && p.Second >= before);
         }
-        var onnx = Save(grown, modelDir);
-        return new LearnClassResult(classes.Select(c => c.Name).ToArray(), before, grown.Description.NumClasses, method,
+        var onnx = Save(result, modelDir);
+        return new LearnClassResult(classes.Select(c => c.Name).ToArray(), before, result.Description.NumClasses, method,
             classes.Sum(c => (int)c.Images.shape[0]), oldTest?.Count, moved, movedToNew, onnx, watch.Elapsed.TotalSeconds);
     }
 

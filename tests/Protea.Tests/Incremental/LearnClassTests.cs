@@ -123,6 +123,67 @@ public class LearnClassTests(NcmModelFixture fixture) : IClassFixture<NcmModelFi
     }
 
     [Fact]
+    public void Icarl_learns_the_new_class_from_exemplars_and_keeps_the_old_ones()
+    {
+        using var dir = new TempDir();
+        var modelDir = fixture.CopyTo(dir);
+        using var test = FashionMnist.Dataset(2000, train: false);
+        using var newTest = test.SelectClasses([NcmModelFixture.NewClass]);
+        using var oldTest = test.SelectClasses(NcmModelFixture.Known);
+        using var pool = FashionMnist.Dataset(4000);
+        using var oldData = pool.SelectClasses(NcmModelFixture.Known);
+        using var sneakers = pool.SelectClasses([NcmModelFixture.NewClass]);
+        using var shots = sneakers.Take(5);
+        double oldAccuracy;
+        using (var before = ModelBundle.Load(modelDir)) oldAccuracy = Accuracy(before, oldTest);
+
+        var icarl = new IcarlLearning(oldData) { Memory = 200, Epochs = 2 };
+        using (var model = ModelBundle.Load(modelDir))
+        using (var exemplars = icarl.Exemplars(model, [.. model.Description.ClassNames, "Sneaker"]))
+        {
+            // 200 exemplars over 4 classes after growing: 50 of each old class, each a distinct item of that class.
+            Assert.Equal(150, exemplars.Count);
+            Assert.Equal([50, 50, 50], Enumerable.Range(0, 3).Select(c => exemplars.Labels.Count(l => l == c)));
+            Assert.Equal(150, exemplars.Ids.Distinct().Count());
+        }
+        var result = ClassLearner.AddClasses(modelDir, [new NewClass("Sneaker", shots.Inputs)], "icarl", oldTest, icarl: icarl);
+        Assert.Equal(4, result.ClassesAfter);
+
+        using var after = ModelBundle.Load(modelDir);
+        Assert.Equal(["T-shirt/top", "Trouser", "Bag", "Sneaker"], after.Description.ClassNames);
+        var newAccuracy = TrainedMethod.ArgMax(after, newTest).Count(p => p == 3) / (double)newTest.Count;
+        Assert.True(newAccuracy > 0.5, $"new-class accuracy {newAccuracy}");
+        // Exemplars and distillation keep the old classes: within 10 points of before (plain fine-tuning on 5 images forgets them).
+        var oldNow = Accuracy(after, oldTest);
+        Assert.True(oldNow > oldAccuracy - 0.10, $"old-class accuracy {oldNow} vs {oldAccuracy} before");
+    }
+
+    [Fact]
+    public void Icarl_needs_old_data_with_every_old_class()
+    {
+        using var dir = new TempDir();
+        var modelDir = fixture.CopyTo(dir);
+        var snapshot = Snapshot(modelDir);
+        using var pool = FashionMnist.Dataset(500);
+        using var sneakers = pool.SelectClasses([NcmModelFixture.NewClass]);
+        using var shots = sneakers.Take(5);
+        var e = Assert.Throws<ProteaException>(() => ClassLearner.AddClasses(modelDir, [new NewClass("Sneaker", shots.Inputs)], "icarl"));
+        Assert.Equal("old_data", e.Field);
+        using var partial = pool.SelectClasses([0, 1]);
+        e = Assert.Throws<ProteaException>(() => ClassLearner.AddClasses(modelDir, [new NewClass("Sneaker", shots.Inputs)], "icarl", icarl: new IcarlLearning(partial)));
+        Assert.Equal("old_data", e.Field);
+        Assert.Contains("Bag", e.Message);
+        foreach (var (name, bytes) in Snapshot(modelDir)) Assert.Equal(snapshot[name], bytes);
+    }
+
+    private static double Accuracy(ModelBundle bundle, Dataset data)
+    {
+        var labels = Protea.Predictions.ModelInputs.MapLabels(data, bundle.Description);
+        var predicted = TrainedMethod.ArgMax(bundle, data);
+        return predicted.Zip(labels).Count(p => p.First == p.Second) / (double)data.Count;
+    }
+
+    [Fact]
     public void Mistakes_are_refused_and_leave_the_model_untouched()
     {
         using var dir = new TempDir();
@@ -182,6 +243,10 @@ public class LearnClassTests(NcmModelFixture fixture) : IClassFixture<NcmModelFi
         Assert.Single(r.Stderr.Trim().Split('\n'));
         using var pool = FashionMnist.Dataset(50);
         WriteImages(dir.File("new/Sneaker"), pool.Inputs.narrow(0, 0, 3));
+        r = CliRunner.Run("learn-class", "--model", modelDir, "--data", dir.File("new"), "--method", "icarl");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--old-data", r.Stderr);
+        Assert.Single(r.Stderr.Trim().Split('\n'));
         r = CliRunner.Run("learn-class", "--model", modelDir, "--data", dir.File("new"), "--json");
         Assert.Equal(0, r.ExitCode);
         Assert.Contains("\"classes_after\": 4", r.Stdout);
