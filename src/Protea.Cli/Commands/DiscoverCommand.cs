@@ -20,6 +20,7 @@ public static class DiscoverCommand
     private static readonly Option<string> Data = new("--data") { Description = "Labelled and unlabelled items: fashion-mnist, a folder of class sub-folders plus unlabelled/, or a .csv file (empty label = unlabelled); its training part is used", Required = true };
     private static readonly Option<string?> Model = new("--model") { Description = "Embed with this saved model (else a model is trained on the labelled items into OUT/model)" };
     private static readonly Option<string?> Arch = new("--arch") { Description = $"Backbone of the model trained when there is no --model: {string.Join(" | ", Architectures.BackboneNames)} (default: cnn for images, mlp for CSV)" };
+    private static readonly Option<string> Head = new("--head") { Description = $"Head of that model: {string.Join(" | ", Architectures.HeadNames)}; ncm or cosine lets `protea adopt` turn a discovered cluster into a class of it", DefaultValueFactory = _ => "linear" };
     private static readonly Option<string> Objective = new("--objective") { Description = "Training objective of that model (SimCLR on all items, SupCon and cross-entropy on the labelled ones)", DefaultValueFactory = _ => DiscoveryOptions.DefaultObjective };
     private static readonly Option<int> Epochs = new("--epochs") { Description = "Epochs of that model", DefaultValueFactory = _ => 4 };
     private static readonly Option<double?> Lr = new("--lr") { Description = "Peak learning rate of that model (default 0.1 for images, 0.01 for CSV)" };
@@ -46,7 +47,7 @@ public static class DiscoverCommand
     public static Command Create(CliConsole console)
     {
         var command = new Command("discover", "Generalized category discovery: cluster labelled items of known classes and unlabelled items (of known and new classes) with semi-supervised k-means on a model's embeddings; estimate the number of classes; write assignments.csv and clusters.json.")
-        { Data, Model, Arch, Objective, Epochs, Lr, K, KMin, KMax, KCriterion, KnownClasses, Hide, Fraction, Truth, Label, Id, Categorical, Restarts, Iterations, Limit, Out, Engine, Seed, Threads, Json };
+        { Data, Model, Arch, Head, Objective, Epochs, Lr, K, KMin, KMax, KCriterion, KnownClasses, Hide, Fraction, Truth, Label, Id, Categorical, Restarts, Iterations, Limit, Out, Engine, Seed, Threads, Json };
         command.SetAction(p =>
         {
             var kText = p.GetValue(K)!;
@@ -64,6 +65,7 @@ public static class DiscoverCommand
                 Train = new TrainOptions
                 {
                     Architecture = arch,
+                    Head = p.GetValue(Head)!,
                     Objective = p.GetValue(Objective)!,
                     Epochs = p.GetValue(Epochs),
                     LearningRate = p.GetValue(Lr) ?? (isTabular ? 0.01 : 0.1),

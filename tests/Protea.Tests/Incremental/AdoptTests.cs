@@ -86,6 +86,22 @@ public sealed class AdoptTests
     }
 
     [Fact]
+    public void A_discovery_that_trains_an_ncm_model_is_adopted_into_that_model()
+    {
+        using var dir = new TempDir();
+        var discovery = dir.File("gcd");
+        var r = CliRunner.Run("discover", "--data", TestData.IrisCsv, "--label", "species", "--hide-labels-of", "virginica", "--arch", "mlp",
+            "--head", "ncm", "--epochs", "30", "--k", "3", "--out", discovery, "--threads", "1");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var model = Path.Combine(discovery, "model");
+        Assert.Equal("ncm", ModelBundle.ReadDescription(model).Head);
+        r = CliRunner.Run(Cli, "--model", model, "--discovery", discovery, "--cluster", NewCluster(discovery).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--name", "virginica", "--threads", "1");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Equal(["setosa", "versicolor", "virginica"], ModelBundle.ReadDescription(model).ClassNames);
+    }
+
+    [Fact]
     public void Mistakes_are_one_line_errors_and_leave_the_model_untouched()
     {
         using var dir = new TempDir();
