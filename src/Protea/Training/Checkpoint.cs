@@ -20,6 +20,7 @@ public sealed class Checkpoint(string runDir)
     private string StatePath => Path.Combine(dir, "state.json");
     private string WeightsPath => Path.Combine(dir, "weights.safetensors");
     private string OptimizerPath => Path.Combine(dir, "optimizer.safetensors");
+    private string BestPath => Path.Combine(dir, "best.safetensors");
 
     public sealed record State(int CompletedEpochs, TrainOptions Options, InputNormalization Normalization, IReadOnlyList<EpochRecord> History);
 
@@ -56,6 +57,17 @@ public sealed class Checkpoint(string runDir)
         finally { foreach (var t in optimizerState.Values) t.Dispose(); }
         return state;
     }
+
+    /// <summary>The best epoch's weights so far (<see cref="Stages.BestEpochKeeper"/>); which epoch that is follows from the history in state.json.</summary>
+    public void SaveBest(IReadOnlyDictionary<string, Tensor> weights)
+    {
+        Directory.CreateDirectory(dir);
+        SafeTensors.Write(BestPath, weights);
+    }
+
+    /// <summary>The best epoch's weights, or null when none were saved.</summary>
+    public Dictionary<string, Tensor>? LoadBest() =>
+        File.Exists(BestPath) ? SafeTensors.Read(BestPath).ToDictionary(kv => kv.Key, kv => kv.Value.DetachFromDisposeScope()) : null;
 
     public void Delete()
     {

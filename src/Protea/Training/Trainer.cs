@@ -108,7 +108,8 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         var items = KeepsUnlabelled(objectives, sampler) && labelled.Count < train.Count ? train : labelled;
         // The run's own stages first: the kept epoch is restored, then its BatchNorm statistics
         // re-estimated, before a head's stage (NCM) fits to the final backbone.
-        using var keeper = o.Keep == "best" && ValidationSteers && validation is { Count: > 0 } ? new BestEpochKeeper() : null;
+        var checkpoint = runDir is null ? null : new Checkpoint(runDir);
+        using var keeper = o.Keep == "best" && ValidationSteers && validation is { Count: > 0 } ? new BestEpochKeeper(checkpoint) : null;
         var recalibration = BatchNormRecalibration.Applies(o.BatchNormRecalibration, (long)sampler.BatchCount(labelled.Count, o.BatchSize) * o.Epochs)
             ? new BatchNormRecalibration(o.BatchSize) : null;
         IStage?[] own = [keeper, recalibration];
@@ -136,7 +137,6 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         var mix = new MixAugment(labelled.Kind == InputKind.Image ? o.MixupAlpha : 0, labelled.Kind == InputKind.Image ? o.CutMixAlpha : 0);
         var views = needs.HasFlag(ObjectiveNeeds.SecondView) ? Views ?? TwoViewAugmenter.For(o, items) : null;
 
-        var checkpoint = runDir is null ? null : new Checkpoint(runDir);
         var history = new List<EpochRecord>();
         var startEpoch = 0;
         if (resume && checkpoint is { Exists: true })
@@ -144,6 +144,7 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
             var state = checkpoint.Load(o, model, optimizer);
             history.AddRange(state.History);
             startEpoch = state.CompletedEpochs;
+            keeper?.Resume(state.History);
         }
 
         using var labels = tensor(items.Labels);

@@ -66,6 +66,36 @@ public sealed class RecipeSafetyTests(TorchvisionResNet18Fixture torchvision) : 
         Assert.Equal("keep", Assert.Throws<ProteaException>(() => new Trainer(options with { Keep = "first" }).Train(train, null)).Field);
     }
 
+    private sealed class StopAfter(int epoch, CancellationTokenSource cancel) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) { if (value.Completed?.Epoch == epoch) cancel.Cancel(); }
+    }
+
+    [Fact]
+    public void KeepBest_ChoosesAmongEpochsBeforeAndAfterAResume()
+    {
+        using var train = Logistic(400, 1);
+        using var validation = Logistic(200, 2);
+        var options = new TrainOptions { Architecture = "mlp", Epochs = 8, BatchSize = 32, LearningRate = 2, Schedule = "constant", Seed = 4, Threads = 2 };
+        using var whole = new TempDir();
+        manual_seed(4);
+        var uninterrupted = new Trainer(options).Train(train, validation, whole.Path);
+        using var uninterruptedBundle = uninterrupted.Bundle;
+        var kept = uninterrupted.KeptEpoch!.Value;
+        Assert.True(kept < 8, $"kept epoch {kept}: the test needs a best epoch before the last");
+
+        // Stopped right after the best epoch, then resumed: the best is in the checkpoint, not in this process's memory.
+        using var run = new TempDir();
+        using var cancel = new CancellationTokenSource();
+        manual_seed(4);
+        Assert.ThrowsAny<OperationCanceledException>(() => new Trainer(options, new StopAfter(kept, cancel)).Train(train, validation, run.Path, cancellation: cancel.Token));
+        var resumed = new Trainer(options).Train(train, validation, run.Path, resume: true);
+        using var resumedBundle = resumed.Bundle;
+        Assert.Equal(kept, resumed.KeptEpoch);
+        foreach (var (name, tensor) in uninterruptedBundle.Model.state_dict())
+            Assert.True(TensorAssert.Identical(tensor, resumedBundle.Model.state_dict()[name]), name);
+    }
+
     private const string UpdateBnOracle = """
         import json, sys
         import torch

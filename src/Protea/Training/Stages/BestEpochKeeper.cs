@@ -11,10 +11,10 @@ namespace Protea.Training.Stages;
 /// </summary>
 /// <remarks>
 /// Best means the highest validation accuracy; between equal accuracies the lower validation loss,
-/// then the earlier epoch. The copy (weights and BatchNorm statistics) lives in memory: a resumed run
-/// chooses among the epochs it trains after resuming.
+/// then the earlier epoch. The copy (weights and BatchNorm statistics) lives in memory and, when the
+/// run has a checkpoint, beside it on disk, so a resumed run still chooses among every epoch (<see cref="Resume"/>).
 /// </remarks>
-public sealed class BestEpochKeeper : IStage, IDisposable
+public sealed class BestEpochKeeper(Checkpoint? checkpoint = null) : IStage, IDisposable
 {
     private Dictionary<string, Tensor>? best;
     private double bestAccuracy = double.NegativeInfinity, bestLoss = double.PositiveInfinity;
@@ -42,6 +42,23 @@ public sealed class BestEpochKeeper : IStage, IDisposable
         else
             foreach (var (name, tensor) in context.Model.state_dict())
                 best[name].copy_(tensor);
+        checkpoint?.SaveBest(best);
+    }
+
+    /// <summary>
+    /// Picks up where an interrupted run left off: the best of the epochs in <paramref name="history"/>
+    /// (by the same rule) and its weights from the checkpoint. A checkpoint without them (no epoch had
+    /// validation) leaves the keeper empty.
+    /// </summary>
+    public void Resume(IReadOnlyList<EpochRecord> history)
+    {
+        if (checkpoint?.LoadBest() is not { } weights) return;
+        foreach (var epoch in history)
+            if (epoch.ValidationAccuracy is { } accuracy && IsBetter(accuracy, epoch.ValidationLoss ?? double.PositiveInfinity, bestAccuracy, bestLoss))
+                (bestAccuracy, bestLoss, KeptEpoch) = (accuracy, epoch.ValidationLoss ?? double.PositiveInfinity, epoch.Epoch);
+        Dispose();
+        best = weights;
+        lastEpoch = history.Count > 0 ? history[^1].Epoch : 0;
     }
 
     public void AfterTraining(StageContext context)
