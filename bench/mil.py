@@ -8,7 +8,9 @@ the ground-truth target tiles of positive bags), training and inference bags/s. 
 of the bag model on the test bags (patches/s) vs `protea predict` of the same encoder as a plain model on single
 28x28 tile images, same engine, same threads, both whole processes. Peak RSS: `protea predict` of a patch-224
 bag model on one 4096x4096 image. Environment: MIL_TRAIN (500), MIL_TEST (200), MIL_EPOCHS (10), MIL_THREADS (2),
-MIL_POOLINGS (gated-attention,attention,mean,max)."""
+MIL_POOLINGS (gated-attention,attention,mean,max). MIL_REUSE=1 keeps bench/out/mil: the bags when present, and each
+pooling's row saved by an earlier run (bench/out/mil/ROW.json), so poolings can be trained by separate runs (MIL_ROWS_ONLY=1:
+train and save the rows, nothing else) and a last run assembles the table."""
 import datetime, json, os, shutil, struct, subprocess, sys, zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -21,6 +23,8 @@ POOLINGS = os.environ.get("MIL_POOLINGS", "gated-attention,attention,mean,max").
 # MIL_CLI: a copy of the built CLI, so the tree can be rebuilt while a long run goes on.
 CLI = ["dotnet", os.environ.get("MIL_CLI", "src/Protea.Cli/bin/Release/net10.0/Protea.Cli.dll")]
 OUT = "bench/out/mil"
+REUSE = os.environ.get("MIL_REUSE") == "1"
+ROWS_ONLY = os.environ.get("MIL_ROWS_ONLY") == "1"
 RESULTS = "bench/results/mil.md"
 
 def log(msg):
@@ -95,14 +99,21 @@ def report(rows, overhead, big):
 
 
 def main():
-    shutil.rmtree(OUT, ignore_errors=True)
+    if not REUSE:
+        shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT, exist_ok=True)
     data = os.path.join(OUT, "bags")
-    log(f"generating {TRAIN} training and {TEST} test bags")
-    timed(CLI + ["make-bags", "--target", "Bag", "--out", f"{data}/train", "--count", str(TRAIN), "--seed", "0"])
-    timed(CLI + ["make-bags", "--target", "Bag", "--out", f"{data}/test", "--split", "test", "--count", str(TEST), "--seed", "1"])
+    if not (REUSE and os.path.exists(f"{data}/test/tiles.csv")):
+        log(f"generating {TRAIN} training and {TEST} test bags")
+        timed(CLI + ["make-bags", "--target", "Bag", "--out", f"{data}/train", "--count", str(TRAIN), "--seed", "0"])
+        timed(CLI + ["make-bags", "--target", "Bag", "--out", f"{data}/test", "--split", "test", "--count", str(TEST), "--seed", "1"])
     rows = []
     for pooling in POOLINGS:
+        saved = os.path.join(OUT, f"{pooling}.row.json")
+        if REUSE and os.path.exists(saved):
+            rows.append(json.load(open(saved)))
+            log(f"reusing {saved}")
+            continue
         log(f"train-bags --pooling {pooling}, {EPOCHS} epochs")
         model = os.path.join(OUT, pooling)
         out, wall, rss = timed(CLI + ["train-bags", "--data", data, "--out", model, "--pooling", pooling, "--patch", "28",
@@ -115,7 +126,9 @@ def main():
                      "train_patches_s": sum(e["patches"] for e in epochs) / sum(e["seconds"] for e in epochs),
                      "infer_bags_s": test["bags"] / test["seconds"], "wall": wall, "rss": rss})
         log(f"  {rows[-1]}")
-        report(rows, None, None)
+        with open(saved, "w") as f: json.dump(rows[-1], f)
+        if not ROWS_ONLY: report(rows, None, None)
+    if ROWS_ONLY: return
 
     # MIL overhead: the first model's encoder on bags vs on single 28x28 tiles, same engine, whole processes.
     first = os.path.join(OUT, POOLINGS[0])
