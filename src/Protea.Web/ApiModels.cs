@@ -27,7 +27,14 @@ public sealed record EvidenceView(string Kind, string Class, double Similarity)
 }
 
 public sealed record PredictionView(string Input, string Class, double Probability, IReadOnlyList<ClassScore> Top, double? UnknownScore, bool? IsUnknown,
-    IReadOnlyList<EvidenceView> Evidence);
+    IReadOnlyList<EvidenceView> Evidence)
+{
+    /// <summary>The saliency map of the predicted class (every image model), made when its URL is first fetched.</summary>
+    public SaliencyView? Saliency { get; init; }
+}
+
+/// <summary>A saliency map: the method (the explainer registry's name, e.g. "gradcam"), the class it explains and the PNG's URL.</summary>
+public sealed record SaliencyView(string Method, string Class, string ImageUrl);
 
 public sealed record PredictResponse(int ModelVersion, string EvidenceKind, IReadOnlyList<PredictionView> Predictions);
 

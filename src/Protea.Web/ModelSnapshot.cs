@@ -1,4 +1,5 @@
 using Protea.Data;
+using Protea.Explanations;
 using Protea.Models;
 using Protea.Predictions;
 using Protea.Prototypes;
@@ -22,12 +23,14 @@ public sealed class ModelSnapshot : IDisposable
     private readonly object counting = new();
     private int references = 1;
 
-    private ModelSnapshot(int version, Predictor predictor, NearestTrainingEvidence? nearest, ModelBundle? parts, float[]? knownMeans)
+    private ExplainedModel? explained;
+
+    private ModelSnapshot(int version, Predictor predictor, NearestTrainingEvidence? nearest, ModelBundle bundle, float[]? knownMeans)
     {
         Version = version;
         Predictor = predictor;
         Nearest = nearest;
-        Parts = parts;
+        Bundle = bundle;
         KnownMeans = knownMeans;
         if (nearest is not null)
             for (var i = 0; i < nearest.Index.Count; i++) RowById.TryAdd(nearest.Index.Ids[i], i);
@@ -40,8 +43,11 @@ public sealed class ModelSnapshot : IDisposable
     public ModelDescription Description => Predictor.Description;
     public NearestTrainingEvidence? Nearest { get; }
 
+    /// <summary>The TorchSharp model (saliency maps; a parts head's prototype explanations), used under the snapshot's lock.</summary>
+    public ModelBundle Bundle { get; }
+
     /// <summary>The TorchSharp model of a parts head (prototype explanations), else null.</summary>
-    public ModelBundle? Parts { get; }
+    public ModelBundle? Parts => Bundle.Model.Head is PartsHead ? Bundle : null;
 
     /// <summary>The known classes' L2-normalised means, row-major [classes, dim], for an ncm or cosine head; else null.</summary>
     public float[]? KnownMeans { get; }
@@ -65,13 +71,8 @@ public sealed class ModelSnapshot : IDisposable
         {
             predictor = Predictor.Open(modelDir, Deploy.EngineChoice.Auto, threads);
             nearest = NearestTrainingEvidence.Open(modelDir);
-            float[]? means = null;
-            if (description.Head is "parts" or "ncm" or "cosine")
-            {
-                bundle = ModelBundle.Load(modelDir);
-                means = Means(bundle);
-                if (bundle.Model.Head is not PartsHead) { bundle.Dispose(); bundle = null; }
-            }
+            bundle = ModelBundle.Load(modelDir);
+            var means = description.Head is "ncm" or "cosine" ? Means(bundle) : null;
             return new ModelSnapshot(version, predictor, nearest, bundle, means);
         }
         catch
@@ -213,6 +214,32 @@ public sealed class ModelSnapshot : IDisposable
         }
     }
 
+    /// <summary>
+    /// The Grad-CAM map (the registry's default method) of <paramref name="entry"/>'s image for the class
+    /// it was predicted as, rendered as a PNG (input, overlay, map). Gradients are enabled only inside the
+    /// method, under a dispose scope and the snapshot's lock. Classes only grow, so a note taken on an
+    /// earlier version names the same class here.
+    /// </summary>
+    public byte[] SaliencyPng(SaliencyMaps.Entry entry)
+    {
+        var shape = Description.InputShape;
+        Explanation explanation;
+        byte[] raw;
+        lock (gate)
+        {
+            explained ??= new ExplainedModel(Bundle);
+            using var scope = NewDisposeScope();
+            var images = Decode([entry.Image]);
+            raw = images.data<byte>().ToArray();
+            var method = Explainers.Create(Explainers.Default);
+            using var targets = tensor(new long[] { entry.Class });
+            var map = method.Explain(explained, ExplainedModel.Pixels(images), targets).to(float32).contiguous();
+            explanation = new Explanation(entry.Image.Name, method.Name, entry.Class, entry.ClassName, entry.Probability, false,
+                (int)shape[1], (int)shape[2], map.data<float>().ToArray());
+        }
+        return SaliencyOverlay.Render(raw, (int)shape[0], explanation);
+    }
+
     /// <summary>Requests run together at most this many at a time.</summary>
     private const int MaxBatch = 256;
 
@@ -220,6 +247,6 @@ public sealed class ModelSnapshot : IDisposable
     {
         Predictor.Dispose();
         Nearest?.Dispose();
-        Parts?.Dispose();
+        Bundle.Dispose();
     }
 }

@@ -90,6 +90,72 @@ public class WebApiTests(WebModelFixture fixture) : IClassFixture<WebModelFixtur
     }
 
     [Fact]
+    public async Task Every_prediction_links_a_grad_cam_map_rendered_as_the_library_renders_it()
+    {
+        using var dir = new TempDir();
+        await using var server = await fixture.Serve(dir);
+        using var client = Client(server);
+        var inputs = new[] { fixture.HeldOut.First(h => h.Class == "trouser"), fixture.HeldOut.First(h => h.Class == "bag") };
+        using var response = await client.PostAsync("api/predict", Files(inputs.Select(x => x.Png), fileName: "shot.png"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var predictions = (await Json(response)).GetProperty("predictions").EnumerateArray().ToArray();
+        var urls = new List<string>();
+        using var bundle = Protea.Models.ModelBundle.Load(fixture.ModelDir);
+        var explainer = new Protea.Explanations.SaliencyExplainer(new Protea.Explanations.ExplainedModel(bundle), Protea.Explanations.Explainers.Create("gradcam"));
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            var p = predictions[i];
+            var saliency = p.GetProperty("saliency");
+            Assert.Equal("gradcam", saliency.GetProperty("method").GetString());
+            Assert.Equal(p.GetProperty("class").GetString(), saliency.GetProperty("class").GetString());
+            var url = saliency.GetProperty("image_url").GetString()!;
+            Assert.Matches("^/api/saliency/[0-9a-f]{32}\\.png$", url);
+            urls.Add(url);
+            using var got = await client.GetAsync(url.TrimStart('/'));
+            Assert.Equal(HttpStatusCode.OK, got.StatusCode);
+            Assert.Equal("image/png", got.Content.Headers.ContentType?.MediaType);
+            var served = await got.Content.ReadAsByteArrayAsync();
+
+            // Oracle: the library's own chain (Grad-CAM for the predicted class, SaliencyOverlay) on the same bytes, pixel for pixel.
+            using var raw = Protea.Data.ImageDecoder.DecodeMany([inputs[i].Png], ["shot.png"], 1, 28, 28);
+            var expected = explainer.ExplainRaw(raw, ["shot.png"])[0];
+            Assert.Equal(p.GetProperty("class").GetString(), expected.ClassName);
+            Assert.True(expected.Map.Max() > 0, "the Grad-CAM map of the predicted class is all zero");
+            var picture = Protea.Explanations.SaliencyOverlay.Render(raw.data<byte>().ToArray(), 1, expected with { Probability = p.GetProperty("probability").GetDouble() });
+            using var a = SkiaSharp.SKBitmap.Decode(served);
+            using var b = SkiaSharp.SKBitmap.Decode(picture);
+            Assert.Equal((b.Width, b.Height), (a.Width, a.Height));
+            Assert.Equal(b.Pixels, a.Pixels);
+            // Asked again: the same picture (kept, not made again).
+            Assert.Equal(served, await client.GetByteArrayAsync(url.TrimStart('/')));
+        }
+        Assert.NotEqual(urls[0], urls[1]);
+
+        // Unknown or malformed ids are 404 problems, never a path.
+        await AssertProblem(await client.GetAsync("api/saliency/" + new string('0', 32) + ".png"), HttpStatusCode.NotFound, "no saliency map");
+        await AssertProblem(await client.GetAsync("api/saliency/..%2Fmodel.json"), HttpStatusCode.NotFound, "no saliency map");
+        await AssertProblem(await client.GetAsync("api/saliency/" + urls[0][14..46].ToUpperInvariant() + ".png"), HttpStatusCode.NotFound, "no saliency map");
+    }
+
+    [Fact]
+    public void The_saliency_notes_are_bounded_by_count_and_bytes_oldest_first()
+    {
+        var maps = new Protea.Web.SaliencyMaps(maxEntries: 3, maxBytes: 1000);
+        var ids = Enumerable.Range(0, 5).Select(i => maps.Remember(new Protea.Web.Upload($"{i}", new byte[100]), 0, "a", 0.5, 1)).ToArray();
+        Assert.Equal(3, maps.Count);
+        Assert.False(maps.TryGet(ids[0], out _));
+        Assert.False(maps.TryGet(ids[1], out _));
+        Assert.True(maps.TryGet(ids[4], out var newest));
+        Assert.True(maps.TryGet(ids[2], out var oldest));
+        maps.Store(newest, new byte[750]);                 // 3 x 100 + 750 > 1000: the oldest note goes
+        Assert.False(maps.TryGet(ids[2], out _));
+        Assert.True(maps.TryGet(ids[4], out var kept));
+        Assert.NotNull(kept.Png);
+        Assert.Equal(2, maps.Count);
+        Assert.Null(oldest.Png);
+    }
+
+    [Fact]
     public async Task Model_classes_health_and_openapi_describe_the_served_model()
     {
         using var dir = new TempDir();

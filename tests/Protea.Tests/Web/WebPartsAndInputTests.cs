@@ -44,6 +44,14 @@ public sealed class WebPartsAndInputTests
         var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
         Assert.Equal("prototypes", body.GetProperty("evidence_kind").GetString());
         var evidence = body.GetProperty("predictions")[0].GetProperty("evidence").EnumerateArray().ToArray();
+        // A parts model keeps its prototype panels and also gets the Grad-CAM heat map.
+        var saliency = body.GetProperty("predictions")[0].GetProperty("saliency");
+        Assert.Equal(body.GetProperty("predictions")[0].GetProperty("class").GetString(), saliency.GetProperty("class").GetString());
+        using (var map = await client.GetAsync(saliency.GetProperty("image_url").GetString()!.TrimStart('/')))
+        {
+            Assert.Equal(HttpStatusCode.OK, map.StatusCode);
+            Assert.True(Protea.Web.Uploads.IsPng(await map.Content.ReadAsByteArrayAsync()));
+        }
 
         // Oracle: the library's explainer on the same file (TorchSharp).
         var expected = PrototypeExplainer.ExplainFiles(model, [image])[0];
