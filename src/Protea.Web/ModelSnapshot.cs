@@ -57,6 +57,12 @@ public sealed class ModelSnapshot : IDisposable
 
     public Dictionary<string, int> RowById { get; } = new(StringComparer.Ordinal);
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, bool> imageAtHand = new();
+
+    /// <summary>Whether the kept index's item <paramref name="row"/> has its image file at hand (items of a taught class have none); looked up once per row.</summary>
+    public bool HasImage(int row) => Nearest is { } n && row >= 0 && row < n.Index.Count
+        && imageAtHand.GetOrAdd(row, r => n.Index.PathOf(r) is { } path && File.Exists(path));
+
     public string EvidenceKind => Parts is not null ? "prototypes" : Nearest is not null ? "nearest_training_items" : "none";
 
     public static ModelSnapshot Open(string modelDir, int version, int threads)

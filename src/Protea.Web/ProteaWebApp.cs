@@ -154,7 +154,7 @@ public static class ProteaWebApp
                 evidence.Add(new EvidenceView(n.Kind, n.Label, n.Similarity)
                 {
                     Id = n.Id,
-                    ImageUrl = n.Path is not null && s.RowById.TryGetValue(n.Id, out var row) ? $"/api/training-items/{row}" : null,
+                    ImageUrl = n.Path is not null && s.RowById.TryGetValue(n.Id, out var row) && s.HasImage(row) ? $"/api/training-items/{row}" : null,
                 });
         return new PredictionView(p.Input, p.Class, p.Probability, p.Top.Select(c => new ClassScore(c.Class, c.Probability)).ToArray(),
             p.UnknownScore, p.IsUnknown, evidence);
@@ -226,7 +226,7 @@ public static class ProteaWebApp
             var c = IndexIn(idx.ClassNames, name);
             for (var row = 0; row < idx.Count && examples.Count < 8; row++)
                 if (idx.Labels[row] == c)
-                    examples.Add(new ExampleView(idx.Ids[row], idx.PathOf(row) is not null ? $"/api/training-items/{row}" : null));
+                    examples.Add(new ExampleView(idx.Ids[row], s.HasImage(row) ? $"/api/training-items/{row}" : null));
         }
         var prototypes = new List<PrototypeView>();
         if (s.Parts?.Model.Head is PartsHead head)

@@ -58,7 +58,7 @@ public static class ClassLearner
             moved = was.Zip(now).Count(p => p.First != p.Second);
             movedToNew = was.Zip(now).Count(p => p.First != p.Second && p.Second >= before);
         }
-        var onnx = Save(grown, modelDir);
+        var onnx = Save(grown, modelDir, added: classes);
         return new LearnClassResult(classes.Select(c => c.Name).ToArray(), before, grown.Description.NumClasses, method,
             classes.Sum(c => (int)c.Images.shape[0]), oldTest?.Count, moved, movedToNew, onnx, watch.Elapsed.TotalSeconds);
     }
@@ -85,9 +85,11 @@ public static class ClassLearner
     /// <summary>
     /// Writes the model to a new folder beside <paramref name="modelDir"/> and swaps it in; returns what
     /// became of model.onnx. <paramref name="beforeSwap"/> runs when the new folder is complete (a test
-    /// interrupts the save there); if anything fails, the old folder is left as it was.
+    /// interrupts the save there); if anything fails, the old folder is left as it was. A kept training
+    /// index (Search/NearestTrainingEvidence) is carried over with the <paramref name="added"/> classes'
+    /// items appended (ids "CLASS/learned-K"), so nearest-item evidence goes on after a class is added.
     /// </summary>
-    public static string Save(ModelBundle grown, string modelDir, Action<string>? beforeSwap = null)
+    public static string Save(ModelBundle grown, string modelDir, Action<string>? beforeSwap = null, IReadOnlyList<NewClass>? added = null)
     {
         var full = Path.GetFullPath(modelDir).TrimEnd(Path.DirectorySeparatorChar);
         var staging = $"{full}.learn-{Guid.NewGuid():N}";
@@ -108,6 +110,12 @@ public static class ClassLearner
                 onnx = "re-exported";
             }
             else onnx = hadOnnx ? "removed (the head has no ONNX export)" : "none";
+            if (added is { Count: > 0 })
+            {
+                using var items = cat(added.Select(c => c.Images).ToArray(), 0);
+                Search.NearestTrainingEvidence.Extend(full, staging, items, added.SelectMany(c => Enumerable.Repeat(c.Name, (int)c.Images.shape[0])).ToArray(),
+                    added.SelectMany(c => Enumerable.Range(0, (int)c.Images.shape[0]).Select(k => $"{c.Name}/learned-{k}")).ToArray(), full);
+            }
             beforeSwap?.Invoke(staging);
             Directory.Move(full, retired);
             Directory.Move(staging, full);

@@ -211,6 +211,66 @@ public class WebApiTests(WebModelFixture fixture) : IClassFixture<WebModelFixtur
     }
 
     [Fact]
+    public async Task Teaching_a_class_keeps_the_training_index_so_nearest_items_include_the_taught_ones()
+    {
+        using var dir = new TempDir();
+        await using var server = await fixture.Serve(dir);
+        using var client = Client(server);
+        var before = Protea.Models.ModelBundle.ReadDescription(fixture.ModelDir).TrainingIndex!.Items;
+        var taught = fixture.Sneakers.Take(5).ToArray();
+        using (var response = await client.PostAsync("api/classes", Files(taught, "sneaker")))
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+
+        // Saved with the grown model: the index opens (bound to the new weights) with the five items appended.
+        var modelDir = dir.File("model");
+        Assert.Equal(before + 5, Protea.Models.ModelBundle.ReadDescription(modelDir).TrainingIndex!.Items);
+        using (var kept = Protea.Search.NearestTrainingEvidence.Open(modelDir)!)
+        {
+            Assert.Equal(before + 5, kept.Index.Count);
+            Assert.Equal(Enumerable.Range(0, 5).Select(k => $"sneaker/learned-{k}"), kept.Index.Ids.Skip(before));
+            Assert.All(Enumerable.Range(before, 5), row => Assert.Equal("sneaker", kept.Index.LabelOf(row)));
+        }
+
+        // Oracle: the library's predictor on the grown model gives the embeddings; the nearest taught items by cosine, by hand.
+        using var predictor = Predictor.Open(modelDir);
+        var queries = taught.Concat(fixture.Sneakers.Skip(5).Take(5)).ToArray();
+        var embeddings = predictor.PredictImages(taught.Select(x => (ReadOnlyMemory<byte>)x).ToArray(), taught.Select(_ => "t").ToArray())
+            .Select(p => Unit(p.Embedding)).ToArray();
+        var body = await Json(await client.PostAsync("api/predict", Files(queries)));
+        var oracle = predictor.PredictImages(queries.Select(x => (ReadOnlyMemory<byte>)x).ToArray(), queries.Select(_ => "q").ToArray());
+        var sneakers = 0;
+        foreach (var (p, q) in body.GetProperty("predictions").EnumerateArray().Zip(oracle))
+        {
+            if (q.Class != "sneaker") continue;
+            sneakers++;
+            var query = Unit(q.Embedding);
+            var expected = embeddings.Select((e, k) => (Id: $"sneaker/learned-{k}", Sim: e.Zip(query, (a, b) => a * b).Sum()))
+                .OrderByDescending(x => x.Sim).Take(3).ToArray();
+            var evidence = p.GetProperty("evidence").EnumerateArray().ToArray();
+            Assert.Equal(expected.Select(x => x.Id), evidence.Select(e => e.GetProperty("id").GetString()));
+            for (var j = 0; j < 3; j++)
+            {
+                Assert.Equal("nearest_training_item", evidence[j].GetProperty("kind").GetString());
+                Assert.Equal(expected[j].Sim, evidence[j].GetProperty("similarity").GetDouble(), 4);
+                Assert.False(evidence[j].TryGetProperty("image_url", out _));    // a taught item has no file at hand
+            }
+        }
+        Assert.True(sneakers >= 5, $"only {sneakers} of 10 sneakers are predicted as the taught class");
+
+        // Old classes' evidence is as before: training items with their images.
+        var trouser = await Json(await client.PostAsync("api/predict", Files([fixture.HeldOut.First(h => h.Class == "trouser").Png])));
+        var old = trouser.GetProperty("predictions")[0].GetProperty("evidence").EnumerateArray().ToArray();
+        Assert.Equal(3, old.Length);
+        Assert.All(old, e => Assert.StartsWith("/api/training-items/", e.GetProperty("image_url").GetString()));
+    }
+
+    private static double[] Unit(IReadOnlyList<float> v)
+    {
+        var norm = Math.Sqrt(v.Sum(x => (double)x * x));
+        return v.Select(x => x / norm).ToArray();
+    }
+
+    [Fact]
     public async Task Bad_input_is_refused_with_problem_details_and_4xx()
     {
         using var dir = new TempDir();
