@@ -149,7 +149,7 @@ public sealed class ModelSnapshot : IDisposable
                 var predictions = Predictor.PredictRaw(images, uploads.Select(u => u.Name).ToList(), top);
                 return (predictions, PrototypeExplainer.Explain(Parts, images));
             }
-        var pending = new Pending(Decode(uploads), uploads.Select(u => u.Name).ToArray(), top, evidence);
+        var pending = new Pending(Pixels(uploads), uploads.Select(u => u.Name).ToArray(), top, evidence);
         bool lead;
         lock (queue)
         {
@@ -161,13 +161,57 @@ public sealed class ModelSnapshot : IDisposable
         return (await pending.Done.Task, null);
     }
 
-    private sealed record Pending(Tensor Images, string[] Names, int Top, bool Evidence)
+    /// <summary>
+    /// The uploads fitted to the model as uint8 pixels, channel-major, one image after another: decoded on
+    /// the request's own thread into a managed array (no tensor per request; a batch makes one), the
+    /// first bad image in upload order refused.
+    /// </summary>
+    public byte[] Pixels(IReadOnlyList<Upload> uploads)
+    {
+        var shape = Description.InputShape;
+        var (c, h, w) = ((int)shape[0], (int)shape[1], (int)shape[2]);
+        var size = c * h * w;
+        var pixels = GC.AllocateUninitializedArray<byte>(uploads.Count * size);
+        for (var i = 0; i < uploads.Count; i++)
+            ImageDecoder.DecodeInto(uploads[i].Bytes, uploads[i].Name, c, h, w, pixels.AsSpan(i * size, size));
+        return pixels;
+    }
+
+    private sealed record Pending(byte[] Pixels, string[] Names, int Top, bool Evidence)
     {
         public TaskCompletionSource<IReadOnlyList<Prediction>> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     private readonly List<Pending> queue = [];
     private bool running;
+    private long batches, batched;
+
+    /// <summary>Batches run and requests they answered so far (batching seen from outside).</summary>
+    internal (long Batches, long Requests) BatchCounts => (Interlocked.Read(ref batches), Interlocked.Read(ref batched));
+
+    /// <summary>
+    /// Holds the queue as if a batch were running, so requests made meanwhile wait; disposing it runs them
+    /// (as one batch, up to <see cref="MaxBatch"/>). For tests of batching.
+    /// </summary>
+    internal IDisposable Hold()
+    {
+        lock (queue)
+        {
+            if (running) throw new InvalidOperationException("the queue is running");
+            running = true;
+        }
+        return new Held(this);
+    }
+
+    private sealed class Held(ModelSnapshot snapshot) : IDisposable
+    {
+        private int done;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref done, 1) == 0) Task.Run(() => snapshot.RunQueue(null));
+        }
+    }
 
     /// <summary>Runs queued requests in batches until the queue is empty; a request's thread hands the rest to the pool once its own answer is ready.</summary>
     private void RunQueue(Pending? own)
@@ -190,6 +234,8 @@ public sealed class ModelSnapshot : IDisposable
                 batch = queue.Take(MaxBatch).ToArray();
                 queue.RemoveRange(0, batch.Length);
             }
+            Interlocked.Increment(ref batches);
+            Interlocked.Add(ref batched, batch.Length);
             try
             {
                 IReadOnlyList<Prediction> all;
@@ -197,14 +243,19 @@ public sealed class ModelSnapshot : IDisposable
                 {
                     using var scope = NewDisposeScope();
                     using var noGrad = no_grad();
-                    var images = batch.Length == 1 ? batch[0].Images : cat(batch.Select(p => p.Images).ToArray(), 0);
-                    all = Predictor.PredictRaw(images, batch.SelectMany(p => p.Names).ToArray(), batch.Max(p => p.Top));
+                    var names = batch.Length == 1 ? batch[0].Names : batch.SelectMany(p => p.Names).ToArray();
+                    var pixels = batch.Length == 1 ? batch[0].Pixels : Concat(batch);
+                    var shape = Description.InputShape;
+                    var images = tensor(pixels, [names.Length, shape[0], shape[1], shape[2]]);
+                    all = Predictor.PredictRaw(images, names, batch.Max(p => p.Top));
                     if (Nearest is not null && batch.Any(p => p.Evidence)) all = Nearest.Explain(all);
                 }
                 var start = 0;
                 foreach (var p in batch)
                 {
-                    var mine = all.Skip(start).Take(p.Names.Length).Select(x => x with { Top = x.Top.Take(p.Top).ToArray() }).ToArray();
+                    var mine = new Prediction[p.Names.Length];
+                    for (var i = 0; i < mine.Length; i++)
+                        mine[i] = all[start + i].Top.Count > p.Top ? all[start + i] with { Top = all[start + i].Top.Take(p.Top).ToArray() } : all[start + i];
                     start += p.Names.Length;
                     p.Done.SetResult(mine);
                 }
@@ -213,11 +264,19 @@ public sealed class ModelSnapshot : IDisposable
             {
                 foreach (var p in batch) p.Done.TrySetException(e);
             }
-            finally
-            {
-                foreach (var p in batch) p.Images.Dispose();
-            }
         }
+    }
+
+    private static byte[] Concat(Pending[] batch)
+    {
+        var all = GC.AllocateUninitializedArray<byte>(batch.Sum(p => p.Pixels.Length));
+        var at = 0;
+        foreach (var p in batch)
+        {
+            p.Pixels.CopyTo(all, at);
+            at += p.Pixels.Length;
+        }
+        return all;
     }
 
     /// <summary>
