@@ -24,6 +24,8 @@ REQUESTS = int(os.environ.get("BENCH_WEB_REQUESTS", "20"))
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))  # training the served model
 SERVER_THREADS = [int(t) for t in os.environ.get("BENCH_WEB_THREADS", "1,2").split(",")]
 REPEATS = int(os.environ.get("BENCH_WEB_REPEATS", "3"))
+# Tiered JIT: on a loaded machine the server still recompiles hot methods (instrumented, then tier-1) after thousands of requests.
+WARMUP = int(os.environ.get("BENCH_WEB_WARMUP", "6"))
 LIMIT = int(os.environ.get("BENCH_WEB_LIMIT", "5000"))
 os.makedirs(OUT, exist_ok=True)
 
@@ -150,10 +152,10 @@ def bench(model, engine, threads, pngs):
     try:
         c = http.client.HTTPConnection("127.0.0.1", port); c.request("GET", "/api/model"); info = json.loads(c.getresponse().read())
         assert info["engine"] == engine, f"expected engine {engine}, server runs {info['engine']}"
-        for p in pngs * 3:  # warm-up: 300 requests one at a time, then two passes of the full load
+        for p in pngs * 3:  # warm-up: 300 requests one at a time, then WARMUP passes of the full load
             body, ctype = multipart(p); c.request("POST", "/api/predict", body=body, headers={"Content-Type": ctype}); c.getresponse().read()
-        load(port, pngs); load(port, pngs)
-        time.sleep(1.5)  # tier-1 JIT of the hot paths finishes in the background
+        for _ in range(WARMUP): load(port, pngs)
+        time.sleep(2)  # the tiered JIT's background recompilations of the hot paths catch up
         log(f"{engine}, {threads} thread(s): {REPEATS} x {CLIENTS} clients x {REQUESTS} requests")
         passes, loads = [], []
         server0, client0 = cpu_seconds(proc.pid), resource.getrusage(resource.RUSAGE_SELF)
@@ -199,7 +201,7 @@ def main():
              f"`protea serve --threads T` (whole process, loopback) over a cnn trained for 1 epoch on {LIMIT:,} Fashion-MNIST items; "
              f"{CLIENTS} concurrent clients (one asyncio loop in one thread, one keep-alive connection each, requests pre-built as bytes) "
              f"x {REQUESTS} single-image POST /api/predict of 28x28 PNGs, every answer checked (status 200, one prediction). "
-             "Each server is warmed up (300 requests, then two full passes, then 1.5 s for the JIT), then "
+             f"Each server is warmed up (300 requests, then {WARMUP} full passes, then 2 s for the tiered JIT to settle), then "
              f"{REPEATS} measured passes are pooled ({REPEATS * CLIENTS * REQUESTS:,} requests per row). Latency is per request, "
              "client side; the client shares the 2 cores with the server. Server and client CPU are milliseconds of CPU time per "
              "request (all threads). Concurrent requests are answered in batches (one forward pass for the requests that queued "

@@ -118,7 +118,8 @@ public static class ProteaWebApp
             .Produces<TaughtClass>(201).ProducesProblem(400).ProducesProblem(404).ProducesProblem(409);
     }
 
-    private static async Task<IResult> Predict(HttpRequest request, WebOptions options, ModelHost host, SaliencyMaps saliency, CancellationToken cancellation)
+    private static async Task<IResult> Predict(HttpRequest request, WebOptions options, ModelHost host, SaliencyMaps saliency,
+        Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, CancellationToken cancellation)
     {
         var form = await Uploads.ReadFormAsync(request, cancellation);
         var uploads = await Uploads.ImagesAsync(form, options, cancellation);
@@ -133,7 +134,9 @@ public static class ProteaWebApp
             Saliency = new SaliencyView(Explainers.Default, p.Class,
                 $"/api/saliency/{saliency.Remember(uploads[i], IndexOf(s.Description.ClassNames, p.Class), p.Class, p.Probability, s.Version)}.png"),
         }).ToArray();
-        return Results.Ok(new PredictResponse(s.Version, s.EvidenceKind, views));
+        // Serialised whole (the answer is small): sent with its length in one write rather than chunked.
+        return Results.Bytes(JsonSerializer.SerializeToUtf8Bytes(new PredictResponse(s.Version, s.EvidenceKind, views), json.Value.SerializerOptions),
+            "application/json; charset=utf-8");
     }
 
     private static PredictionView View(ModelSnapshot s, Prediction p, PrototypeExplanation? prototypes)
