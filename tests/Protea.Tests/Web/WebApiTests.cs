@@ -178,7 +178,7 @@ public class WebApiTests(WebModelFixture fixture) : IClassFixture<WebModelFixtur
         Assert.Equal("ok", (await Json(await client.GetAsync("healthz"))).GetProperty("status").GetString());
         var openapi = await Json(await client.GetAsync("openapi/v1.json"));
         var paths = openapi.GetProperty("paths");
-        foreach (var path in new[] { "/api/predict", "/api/model", "/api/classes", "/api/classes/{name}", "/api/discover", "/api/clusters/{id}/adopt", "/healthz" })
+        foreach (var path in new[] { "/api/predict", "/api/model", "/api/classes", "/api/classes/{name}", "/api/discover", "/api/clusters/{id}/adopt", "/api/saliency/{file}", "/healthz" })
             Assert.True(paths.TryGetProperty(path, out _), $"OpenAPI lacks {path}");
         var page = await client.GetStringAsync("");
         Assert.Contains("<title>Protea Studio</title>", page);
