@@ -133,22 +133,13 @@ public sealed class ModelSnapshot : IDisposable
     /// <summary>
     /// Predictions of the uploads with their evidence. Requests that arrive while the engine is busy are
     /// run together as one batch when it is free (whoever finds it idle runs the queue, so there is no
-    /// background thread); every batch runs under no_grad and a dispose scope. A parts model explains
-    /// each request on its own, one at a time.
+    /// background thread, and no thread waits on a lock for its turn); every batch runs under no_grad and
+    /// a dispose scope. A parts model's prototype explanations are made for the batch in the same pass.
     /// </summary>
     public async Task<(IReadOnlyList<Prediction> Predictions, IReadOnlyList<PrototypeExplanation>? Prototypes)> PredictAsync(
         IReadOnlyList<Upload> uploads, int top, bool evidence = true)
     {
         top = Math.Min(top, Description.ClassNames.Count);
-        if (Parts is not null && evidence)
-            lock (gate)
-            {
-                using var scope = NewDisposeScope();
-                using var noGrad = no_grad();
-                var images = Decode(uploads);
-                var predictions = Predictor.PredictRaw(images, uploads.Select(u => u.Name).ToList(), top);
-                return (predictions, PrototypeExplainer.Explain(Parts, images));
-            }
         var pending = new Pending(Pixels(uploads), uploads.Select(u => u.Name).ToArray(), top, evidence);
         bool lead;
         lock (queue)
@@ -158,7 +149,7 @@ public sealed class ModelSnapshot : IDisposable
             running = true;
         }
         if (lead) RunQueue(pending);
-        return (await pending.Done.Task, null);
+        return await pending.Done.Task;
     }
 
     /// <summary>
@@ -179,7 +170,8 @@ public sealed class ModelSnapshot : IDisposable
 
     private sealed record Pending(byte[] Pixels, string[] Names, int Top, bool Evidence)
     {
-        public TaskCompletionSource<IReadOnlyList<Prediction>> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<(IReadOnlyList<Prediction> Predictions, IReadOnlyList<PrototypeExplanation>? Prototypes)> Done { get; } =
+            new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     private readonly List<Pending> queue = [];
@@ -239,6 +231,7 @@ public sealed class ModelSnapshot : IDisposable
             try
             {
                 IReadOnlyList<Prediction> all;
+                IReadOnlyList<PrototypeExplanation>? prototypes = null;
                 lock (gate)
                 {
                     using var scope = NewDisposeScope();
@@ -249,6 +242,7 @@ public sealed class ModelSnapshot : IDisposable
                     var images = tensor(pixels, [names.Length, shape[0], shape[1], shape[2]]);
                     all = Predictor.PredictRaw(images, names, batch.Max(p => p.Top));
                     if (Nearest is not null && batch.Any(p => p.Evidence)) all = Nearest.Explain(all);
+                    if (Parts is not null && batch.Any(p => p.Evidence)) prototypes = PrototypeExplainer.Explain(Parts, images);
                 }
                 var start = 0;
                 foreach (var p in batch)
@@ -256,8 +250,9 @@ public sealed class ModelSnapshot : IDisposable
                     var mine = new Prediction[p.Names.Length];
                     for (var i = 0; i < mine.Length; i++)
                         mine[i] = all[start + i].Top.Count > p.Top ? all[start + i] with { Top = all[start + i].Top.Take(p.Top).ToArray() } : all[start + i];
+                    var explained = prototypes is not null && p.Evidence ? prototypes.Skip(start).Take(mine.Length).ToArray() : null;
                     start += p.Names.Length;
-                    p.Done.SetResult(mine);
+                    p.Done.SetResult((mine, explained));
                 }
             }
             catch (Exception e)

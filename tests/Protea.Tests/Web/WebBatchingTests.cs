@@ -46,4 +46,28 @@ public class WebBatchingTests(WebModelFixture fixture) : IClassFixture<WebModelF
             }
         }
     }
+
+    [Fact]
+    public async Task A_parts_models_prototype_evidence_is_the_same_batched_or_alone()
+    {
+        using var dir = new Protea.Tests.Support.TempDir();
+        using var snapshot = ModelSnapshot.Open(WebPartsAndInputTests.SavePartsModel(dir), 1, 0);
+        var uploads = Enumerable.Range(0, 6).Select(k => new Upload($"{k}.png", File.ReadAllBytes(Protea.Tests.Support.TestImages.Write(dir.File($"{k}.png"), 12, 12,
+            (x, y) => x >= k && x < k + 4 && y >= 6 - k && y < 10 - k ? SkiaSharp.SKColors.White : SkiaSharp.SKColors.Black, gray: true)))).ToArray();
+        var alone = new List<Protea.Prototypes.PrototypeExplanation>();
+        foreach (var u in uploads) alone.Add(Assert.Single((await snapshot.PredictAsync([u], 3)).Prototypes!));
+
+        Task<(IReadOnlyList<Protea.Predictions.Prediction> Predictions, IReadOnlyList<Protea.Prototypes.PrototypeExplanation>? Prototypes)>[] together;
+        using (snapshot.Hold())
+            together = uploads.Select(u => snapshot.PredictAsync([u], 3)).ToArray();
+        var answers = await Task.WhenAll(together);
+        Assert.Equal((7L, 12L), snapshot.BatchCounts);
+        for (var k = 0; k < uploads.Length; k++)
+        {
+            var (a, b) = (alone[k], Assert.Single(answers[k].Prototypes!));
+            Assert.Equal(a.Top.Select(e => e.Prototype), b.Top.Select(e => e.Prototype));
+            Assert.All(a.Top.Zip(b.Top), e => Assert.Equal(e.First.Similarity, e.Second.Similarity, 4));
+            Assert.Equal(a.Top.Select(e => e.ActivatedBox), b.Top.Select(e => e.ActivatedBox));
+        }
+    }
 }

@@ -13,7 +13,7 @@ namespace Protea.Tests.Web;
 /// <summary>A parts model's prototype evidence through the API; the input checks and `protea serve`'s own errors.</summary>
 public sealed class WebPartsAndInputTests
 {
-    private static string SavePartsModel(TempDir dir)
+    internal static string SavePartsModel(TempDir dir)
     {
         using var data = Protea.Tests.Prototypes.Shapes.Make(4, seed: 3);
         var description = new ModelDescription
