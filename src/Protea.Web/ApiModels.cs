@@ -11,7 +11,8 @@ public sealed record HeatMap(int Width, int Height, IReadOnlyList<float> Values)
 
 /// <summary>
 /// One piece of evidence: a prototype ("prototype": its class, similarity, contribution to the logit and
-/// share of it, the most activated box, its heat map, the training item it was pushed from) or a nearest
+/// share of it, the most activated box, its heat map, the training item it was pushed from, its picture's URL
+/// when the model keeps the gallery) or a nearest
 /// training item ("nearest_training_item": its id, label, similarity and image URL when the image is at hand).
 /// </summary>
 public sealed record EvidenceView(string Kind, string Class, double Similarity)

@@ -142,6 +142,7 @@ public static class ProteaWebApp
     private static PredictionView View(ModelSnapshot s, Prediction p, PrototypeExplanation? prototypes)
     {
         var evidence = new List<EvidenceView>();
+        var pictures = s.Parts?.Model.Head is PartsHead { Gallery: not null };
         if (prototypes is not null)
             evidence.AddRange(prototypes.Top.Select(e => new EvidenceView("prototype", e.ClassName, e.Similarity)
             {
@@ -151,6 +152,7 @@ public static class ProteaWebApp
                 Box = new Box(e.ActivatedBox.X0, e.ActivatedBox.Y0, e.ActivatedBox.X1, e.ActivatedBox.Y1),
                 HeatMap = new HeatMap(e.Width, e.Height, Scaled(e.HeatMap)),
                 SourceItem = e.Source?.ItemId,
+                ImageUrl = pictures ? $"/api/prototypes/{e.Prototype}.png" : null,
             }));
         foreach (var e in p.Evidence ?? [])
             if (e is NearestItemEvidence n)

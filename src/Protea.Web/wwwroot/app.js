@@ -69,7 +69,8 @@ function evidencePanel(p, imageUrl) {
     if (e.kind === 'prototype') {
       const stack = el('div', { class: 'stack' }, [el('img', { class: 'thumb small', src: imageUrl, alt: `input with prototype ${e.prototype}'s activation` })]);
       if (e.heat_map) stack.appendChild(heatCanvas(e.heat_map, 72));
-      box.appendChild(el('figure', { class: 'proto' }, [stack,
+      const picture = e.image_url ? [el('img', { class: 'thumb small', src: e.image_url, alt: `prototype ${e.prototype} of ${e.class}: where it was learned` })] : [];
+      box.appendChild(el('figure', { class: 'proto' }, [stack, ...picture,
         el('figcaption', { text: `this looks like prototype ${e.prototype} of ${e.class} (similarity ${e.similarity.toFixed(2)}, ${pct(e.share || 0)} of the score)` })]));
     } else if (e.kind === 'nearest_training_item') {
       const children = e.image_url ? [el('img', { class: 'thumb small', src: e.image_url, alt: `training item ${e.id}` })] : [];

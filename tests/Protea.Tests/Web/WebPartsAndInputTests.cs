@@ -184,5 +184,19 @@ public sealed class WebPrototypePictureTests(Protea.Tests.Prototypes.PartsEviden
             Assert.Equal("application/problem+json", r.Content.Headers.ContentType!.MediaType);
         }
         Assert.Equal(head.PrototypeCount, gallery.Pictures.Count);
+
+        // A prediction's prototype panels link those pictures (served above, byte for byte the gallery's).
+        var shape = bundle.Description.InputShape;
+        var png = await File.ReadAllBytesAsync(TestImages.Write(dir.File("q.png"), (int)shape[2], (int)shape[1],
+            (x, y) => (x + 2 * y) % 5 == 0 ? SKColors.White : SKColors.Black, gray: shape[0] == 1));
+        var form = new MultipartFormDataContent();
+        var content = new ByteArrayContent(png);
+        content.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+        form.Add(content, "file", "q.png");
+        using var predicted = await client.PostAsync("api/predict", form);
+        Assert.Equal(HttpStatusCode.OK, predicted.StatusCode);
+        var evidence = JsonDocument.Parse(await predicted.Content.ReadAsStringAsync()).RootElement.GetProperty("predictions")[0].GetProperty("evidence").EnumerateArray().ToArray();
+        Assert.NotEmpty(evidence);
+        Assert.All(evidence, e => Assert.Equal($"/api/prototypes/{e.GetProperty("prototype").GetInt32()}.png", e.GetProperty("image_url").GetString()));
     }
 }
