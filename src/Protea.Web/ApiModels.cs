@@ -11,7 +11,8 @@ public sealed record HeatMap(int Width, int Height, IReadOnlyList<float> Values)
 
 /// <summary>
 /// One piece of evidence: a prototype ("prototype": its class, similarity, contribution to the logit and
-/// share of it, the most activated box, its heat map, the training item it was pushed from) or a nearest
+/// share of it, the most activated box, its heat map, the training item it was pushed from, its picture's URL
+/// when the model keeps the gallery) or a nearest
 /// training item ("nearest_training_item": its id, label, similarity and image URL when the image is at hand).
 /// </summary>
 public sealed record EvidenceView(string Kind, string Class, double Similarity)
@@ -27,7 +28,14 @@ public sealed record EvidenceView(string Kind, string Class, double Similarity)
 }
 
 public sealed record PredictionView(string Input, string Class, double Probability, IReadOnlyList<ClassScore> Top, double? UnknownScore, bool? IsUnknown,
-    IReadOnlyList<EvidenceView> Evidence);
+    IReadOnlyList<EvidenceView> Evidence)
+{
+    /// <summary>The saliency map of the predicted class (every image model), made when its URL is first fetched.</summary>
+    public SaliencyView? Saliency { get; init; }
+}
+
+/// <summary>A saliency map: the method (the explainer registry's name, e.g. "gradcam"), the class it explains and the PNG's URL.</summary>
+public sealed record SaliencyView(string Method, string Class, string ImageUrl);
 
 public sealed record PredictResponse(int ModelVersion, string EvidenceKind, IReadOnlyList<PredictionView> Predictions);
 

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Protea.Explanations;
 using Protea.Incremental;
 using Protea.Models;
 using Protea.Predictions;
@@ -51,6 +52,7 @@ public static class ProteaWebApp
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(host);
         builder.Services.AddSingleton(new Discoveries());
+        builder.Services.AddSingleton(new SaliencyMaps());
 
         var app = builder.Build();
         app.Lifetime.ApplicationStopped.Register(host.Dispose);
@@ -104,6 +106,8 @@ public static class ProteaWebApp
             .Accepts<IFormFileCollection>("multipart/form-data").Produces<TaughtClass>(201).ProducesProblem(400).ProducesProblem(409).ProducesProblem(413).ProducesProblem(415);
         api.MapGet("/prototypes/{file}", PrototypePicture).WithSummary("A parts model's prototype: its source patch in its training image, beside its activation (GET /api/prototypes/{id}.png)")
             .Produces(200, contentType: "image/png").ProducesProblem(404);
+        api.MapGet("/saliency/{file}", SaliencyPicture).WithSummary("A prediction's Grad-CAM map for its predicted class (input, overlay, map), made when first asked for; kept for recent predictions only")
+            .Produces(200, contentType: "image/png").ProducesProblem(404);
         api.MapGet("/training-items/{row:int}", TrainingItem).WithSummary("A training image the kept index points at (nearest-item evidence)")
             .Produces(200, contentType: "image/png").ProducesProblem(404);
         api.MapPost("/discover", Discover).WithSummary("Cluster a batch of unlabelled images (multipart 'file's, optional 'k' new clusters) with the known classes")
@@ -114,7 +118,8 @@ public static class ProteaWebApp
             .Produces<TaughtClass>(201).ProducesProblem(400).ProducesProblem(404).ProducesProblem(409);
     }
 
-    private static async Task<IResult> Predict(HttpRequest request, WebOptions options, ModelHost host, CancellationToken cancellation)
+    private static async Task<IResult> Predict(HttpRequest request, WebOptions options, ModelHost host, SaliencyMaps saliency,
+        Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, CancellationToken cancellation)
     {
         var form = await Uploads.ReadFormAsync(request, cancellation);
         var uploads = await Uploads.ImagesAsync(form, options, cancellation);
@@ -124,13 +129,20 @@ public static class ProteaWebApp
         using var lease = host.Acquire();
         var s = lease.Snapshot;
         var (predictions, prototypes) = await s.PredictAsync(uploads, top);
-        var views = predictions.Select((p, i) => View(s, p, prototypes?[i])).ToArray();
-        return Results.Ok(new PredictResponse(s.Version, s.EvidenceKind, views));
+        var views = predictions.Select((p, i) => View(s, p, prototypes?[i]) with
+        {
+            Saliency = new SaliencyView(Explainers.Default, p.Class,
+                $"/api/saliency/{saliency.Remember(uploads[i], IndexOf(s.Description.ClassNames, p.Class), p.Class, p.Probability, s.Version)}.png"),
+        }).ToArray();
+        // Serialised whole (the answer is small): sent with its length in one write rather than chunked.
+        return Results.Bytes(JsonSerializer.SerializeToUtf8Bytes(new PredictResponse(s.Version, s.EvidenceKind, views), json.Value.SerializerOptions),
+            "application/json; charset=utf-8");
     }
 
     private static PredictionView View(ModelSnapshot s, Prediction p, PrototypeExplanation? prototypes)
     {
         var evidence = new List<EvidenceView>();
+        var pictures = s.Parts?.Model.Head is PartsHead { Gallery: not null };
         if (prototypes is not null)
             evidence.AddRange(prototypes.Top.Select(e => new EvidenceView("prototype", e.ClassName, e.Similarity)
             {
@@ -140,16 +152,38 @@ public static class ProteaWebApp
                 Box = new Box(e.ActivatedBox.X0, e.ActivatedBox.Y0, e.ActivatedBox.X1, e.ActivatedBox.Y1),
                 HeatMap = new HeatMap(e.Width, e.Height, Scaled(e.HeatMap)),
                 SourceItem = e.Source?.ItemId,
+                ImageUrl = pictures ? $"/api/prototypes/{e.Prototype}.png" : null,
             }));
         foreach (var e in p.Evidence ?? [])
             if (e is NearestItemEvidence n)
                 evidence.Add(new EvidenceView(n.Kind, n.Label, n.Similarity)
                 {
                     Id = n.Id,
-                    ImageUrl = n.Path is not null && s.RowById.TryGetValue(n.Id, out var row) ? $"/api/training-items/{row}" : null,
+                    ImageUrl = n.Path is not null && s.RowById.TryGetValue(n.Id, out var row) && s.HasImage(row) ? $"/api/training-items/{row}" : null,
                 });
         return new PredictionView(p.Input, p.Class, p.Probability, p.Top.Select(c => new ClassScore(c.Class, c.Probability)).ToArray(),
             p.UnknownScore, p.IsUnknown, evidence);
+    }
+
+    private static int IndexOf(IReadOnlyList<string> names, string name)
+    {
+        for (var i = 0; i < names.Count; i++) if (names[i] == name) return i;
+        throw new InvalidOperationException($"the predicted class '{name}' is not one of the model's classes");
+    }
+
+    private static IResult SaliencyPicture(string file, ModelHost host, SaliencyMaps saliency)
+    {
+        var id = file.EndsWith(".png", StringComparison.Ordinal) ? file[..^4] : "";
+        if (id.Length != 32 || !id.All(char.IsAsciiHexDigitLower) || !saliency.TryGet(id, out var entry))
+            throw WebProblem.NotFound($"no saliency map '{(file.Length > 40 ? file[..40] + "..." : file)}' is at hand: maps are kept for the last {saliency.MaxEntries} predictions; predict the image again");
+        var png = entry.Png;
+        if (png is null)
+        {
+            using var lease = host.Acquire();
+            png = lease.Snapshot.SaliencyPng(entry);
+            saliency.Store(entry, png);
+        }
+        return Results.Bytes(png, "image/png");
     }
 
     private static float[] Scaled(float[] map)
@@ -197,7 +231,7 @@ public static class ProteaWebApp
             var c = IndexIn(idx.ClassNames, name);
             for (var row = 0; row < idx.Count && examples.Count < 8; row++)
                 if (idx.Labels[row] == c)
-                    examples.Add(new ExampleView(idx.Ids[row], idx.PathOf(row) is not null ? $"/api/training-items/{row}" : null));
+                    examples.Add(new ExampleView(idx.Ids[row], s.HasImage(row) ? $"/api/training-items/{row}" : null));
         }
         var prototypes = new List<PrototypeView>();
         if (s.Parts?.Model.Head is PartsHead head)

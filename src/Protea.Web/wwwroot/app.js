@@ -69,7 +69,8 @@ function evidencePanel(p, imageUrl) {
     if (e.kind === 'prototype') {
       const stack = el('div', { class: 'stack' }, [el('img', { class: 'thumb small', src: imageUrl, alt: `input with prototype ${e.prototype}'s activation` })]);
       if (e.heat_map) stack.appendChild(heatCanvas(e.heat_map, 72));
-      box.appendChild(el('figure', { class: 'proto' }, [stack,
+      const picture = e.image_url ? [el('img', { class: 'thumb small', src: e.image_url, alt: `prototype ${e.prototype} of ${e.class}: where it was learned` })] : [];
+      box.appendChild(el('figure', { class: 'proto' }, [stack, ...picture,
         el('figcaption', { text: `this looks like prototype ${e.prototype} of ${e.class} (similarity ${e.similarity.toFixed(2)}, ${pct(e.share || 0)} of the score)` })]));
     } else if (e.kind === 'nearest_training_item') {
       const children = e.image_url ? [el('img', { class: 'thumb small', src: e.image_url, alt: `training item ${e.id}` })] : [];
@@ -79,6 +80,21 @@ function evidencePanel(p, imageUrl) {
   }
   if (!box.childNodes.length) box.appendChild(el('p', { class: 'help', text: 'This model keeps no evidence (train it with the parts head or --keep-index).' }));
   return box;
+}
+
+// The Grad-CAM map of a prediction: fetched only once the heat-map toggle shows it.
+function saliencyFigure(p) {
+  const img = el('img', { class: 'saliency', alt: `${p.saliency.method} heat map of ${p.input} for class ${p.saliency.class}` });
+  img.dataset.src = p.saliency.image_url;
+  const figure = el('figure', { class: 'saliency-map' }, [img, el('figcaption', { text: `Where the model looked (${p.saliency.method}, class ${p.saliency.class}): input, overlay, map` })]);
+  showHeat(figure, $('heat-toggle').checked);
+  return figure;
+}
+
+function showHeat(figure, on) {
+  figure.hidden = !on;
+  const img = figure.querySelector('img');
+  if (on && !img.getAttribute('src')) img.src = img.dataset.src;
 }
 
 async function predict(files) {
@@ -99,6 +115,7 @@ async function predict(files) {
       else if (p.unknown_score !== undefined) card.appendChild(el('p', { class: 'help', text: `Unknown score ${p.unknown_score.toFixed(3)} (below the threshold: a known class).` }));
       card.appendChild(el('div', { class: 'row' }, [el('img', { class: 'thumb', src: url, alt: `uploaded image ${p.input}` }), bars(p.top)]));
       card.appendChild(evidencePanel(p, url));
+      if (p.saliency) card.appendChild(saliencyFigure(p));
       results.appendChild(card);
     });
   } catch (e) {
@@ -204,7 +221,11 @@ function init() {
   drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); const f = [...e.dataTransfer.files]; if (f.length) predict(f); });
   drop.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); $('predict-files').click(); } });
   drop.addEventListener('click', () => $('predict-files').click());
-  $('heat-toggle').addEventListener('change', () => { for (const c of document.querySelectorAll('canvas.heat')) c.hidden = !$('heat-toggle').checked; });
+  $('heat-toggle').addEventListener('change', () => {
+    const on = $('heat-toggle').checked;
+    for (const c of document.querySelectorAll('canvas.heat')) c.hidden = !on;
+    for (const f of document.querySelectorAll('figure.saliency-map')) showHeat(f, on);
+  });
   $('teach-form').addEventListener('submit', teach);
   $('discover-form').addEventListener('submit', discover);
   loadModel().catch((e) => { $('model-line').textContent = 'The model could not be read: ' + e.message; });

@@ -66,7 +66,8 @@ public static class ClassLearner
             moved = was.Zip(now).Count(p => p.First != p.Second);
             movedToNew = was.Zip(now).Count(p => p.First != p.Second && p.Second >= before);
         }
-        var onnx = Save(result, modelDir);
+        // icarl retrained the backbone: the kept index's embeddings no longer match and it is not carried over.
+        var onnx = Save(result, modelDir, added: learnt is null ? classes : null);
         return new LearnClassResult(classes.Select(c => c.Name).ToArray(), before, result.Description.NumClasses, method,
             classes.Sum(c => (int)c.Images.shape[0]), oldTest?.Count, moved, movedToNew, onnx, watch.Elapsed.TotalSeconds);
     }
@@ -93,9 +94,11 @@ public static class ClassLearner
     /// <summary>
     /// Writes the model to a new folder beside <paramref name="modelDir"/> and swaps it in; returns what
     /// became of model.onnx. <paramref name="beforeSwap"/> runs when the new folder is complete (a test
-    /// interrupts the save there); if anything fails, the old folder is left as it was.
+    /// interrupts the save there); if anything fails, the old folder is left as it was. A kept training
+    /// index (Search/NearestTrainingEvidence) is carried over with the <paramref name="added"/> classes'
+    /// items appended (ids "CLASS/learned-K"), so nearest-item evidence goes on after a class is added.
     /// </summary>
-    public static string Save(ModelBundle grown, string modelDir, Action<string>? beforeSwap = null)
+    public static string Save(ModelBundle grown, string modelDir, Action<string>? beforeSwap = null, IReadOnlyList<NewClass>? added = null)
     {
         var full = Path.GetFullPath(modelDir).TrimEnd(Path.DirectorySeparatorChar);
         var staging = $"{full}.learn-{Guid.NewGuid():N}";
@@ -106,6 +109,7 @@ public static class ClassLearner
             Directory.CreateDirectory(staging);
             // Files other than the model's own (reports, plots) come along; the unknown calibration does not fit the new classes.
             var own = new HashSet<string>([ModelBundle.WeightsFile, ModelBundle.DescriptionFile, OnnxModelFile.FileName, "unknown.safetensors"], StringComparer.Ordinal);
+            if (grown.Description.TrainingIndex is null) own.Add(Search.NearestTrainingEvidence.FileName);
             foreach (var file in Directory.EnumerateFiles(full))
                 if (!own.Contains(Path.GetFileName(file))) File.Copy(file, Path.Combine(staging, Path.GetFileName(file)));
             grown.Save(staging);
@@ -116,6 +120,12 @@ public static class ClassLearner
                 onnx = "re-exported";
             }
             else onnx = hadOnnx ? "removed (the head has no ONNX export)" : "none";
+            if (added is { Count: > 0 })
+            {
+                using var items = cat(added.Select(c => c.Images).ToArray(), 0);
+                Search.NearestTrainingEvidence.Extend(full, staging, items, added.SelectMany(c => Enumerable.Repeat(c.Name, (int)c.Images.shape[0])).ToArray(),
+                    added.SelectMany(c => Enumerable.Range(0, (int)c.Images.shape[0]).Select(k => $"{c.Name}/learned-{k}")).ToArray(), full);
+            }
             beforeSwap?.Invoke(staging);
             Directory.Move(full, retired);
             Directory.Move(staging, full);

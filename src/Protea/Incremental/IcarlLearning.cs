@@ -13,7 +13,8 @@ namespace Protea.Incremental;
 /// is herded into an exemplar memory (a fixed total budget split evenly over every class after growing),
 /// the grown model is fine-tuned on the new items plus the exemplars with cross-entropy and distillation
 /// of the old model's logits, and an ncm or cosine head then takes each class's mean of exemplars
-/// (nearest mean of exemplars, Rebuffi et al. 2017). Unlike ncm/teen, old classes' scores change.
+/// (nearest mean of exemplars, Rebuffi et al. 2017). Unlike ncm/teen, old classes' scores change, and a
+/// kept training index (<c>--keep-index</c>) is dropped, its embeddings being the old backbone's.
 /// </summary>
 public sealed record IcarlLearning(Dataset OldData)
 {
@@ -82,7 +83,8 @@ public sealed record IcarlLearning(Dataset OldData)
             Stages = [],
         }.Train(train, null).Bundle;
         FitMeansOfExemplars(trained, train);
-        return trained;
+        // A kept training index holds the old backbone's embeddings: it no longer matches and is dropped.
+        return new ModelBundle(trained.Description with { TrainingIndex = null }, trained.Model);
     }
 
     /// <summary>Nearest mean of exemplars: an ncm head takes each class's mean of normalised embeddings; a cosine head is imprinted with it; a linear head keeps what it learnt.</summary>

@@ -64,6 +64,44 @@ public sealed class NearestTrainingEvidence : IDisposable
         }
     }
 
+    /// <summary>
+    /// Carries the index kept with the model in <paramref name="fromDir"/> over to its grown copy saved in
+    /// <paramref name="toDir"/> (classes added, backbone unchanged, so the kept rows stay valid), with
+    /// <paramref name="items"/> (raw inputs of the added classes, one class name and id per item) appended,
+    /// embedded by the grown model (TorchSharp). Writes toDir/train.index bound to toDir's weights and
+    /// records it in toDir/model.json, each atomically. Returns null, writing nothing, when
+    /// <paramref name="fromDir"/> keeps no index.
+    /// </summary>
+    /// <param name="modelDirectory">The folder the grown model will live in (recorded in the index); null: <paramref name="toDir"/>.</param>
+    public static TrainingIndexDescription? Extend(string fromDir, string toDir, Tensor items, IReadOnlyList<string> classes, IReadOnlyList<string> ids,
+        string? modelDirectory = null)
+    {
+        using var kept = Open(fromDir);
+        if (kept is null) return null;
+        var old = kept.Index;
+        if (items.shape[0] != classes.Count || ids.Count != classes.Count)
+            throw new ArgumentException($"{items.shape[0]} items, {classes.Count} class names and {ids.Count} ids");
+        var classNames = old.ClassNames.ToList();
+        foreach (var c in classes)
+            if (!classNames.Contains(c)) classNames.Add(c);
+        using var scope = NewDisposeScope();
+        InferenceOutput output;
+        using (var engine = InferenceEngines.Open(toDir, EngineChoice.Torch))
+            output = InferenceEngines.RunAll(engine, items);
+        if (output.EmbeddingDim != old.Dimension)
+            throw new ProteaException($"the grown model's embeddings are {output.EmbeddingDim}-dimensional, the kept index's {old.Dimension}; it cannot be carried over", "model");
+        var added = ExactSearch.Normalize(tensor(output.Embeddings, [output.Count, output.EmbeddingDim]));
+        var labels = old.Labels.Concat(classes.Select(c => (long)classNames.IndexOf(c))).ToArray();
+        var index = new EmbeddingIndex(cat([old.Embeddings, added], 0), labels, [.. old.Ids, .. ids], classNames, old.Kind,
+            System.IO.Path.GetFullPath(modelDirectory ?? toDir), ModelBundle.WeightsSha256(toDir), old.Data, old.DataRoot);
+        var path = System.IO.Path.Combine(toDir, FileName);
+        index.Save(path);                                   // its embeddings belong to this method's dispose scope
+        var section = new TrainingIndexDescription(FileName, Sha256(path), index.Count);
+        AtomicFile.WriteAllText(ModelBundle.DescriptionPath(toDir),
+            JsonSerializer.Serialize(ModelBundle.ReadDescription(toDir) with { TrainingIndex = section }, ProteaJson.Options));
+        return section;
+    }
+
     /// <summary>The kept index of the model in <paramref name="modelDir"/>, checked; null when the model keeps none.</summary>
     public static NearestTrainingEvidence? Open(string modelDir)
     {

@@ -90,6 +90,72 @@ public class WebApiTests(WebModelFixture fixture) : IClassFixture<WebModelFixtur
     }
 
     [Fact]
+    public async Task Every_prediction_links_a_grad_cam_map_rendered_as_the_library_renders_it()
+    {
+        using var dir = new TempDir();
+        await using var server = await fixture.Serve(dir);
+        using var client = Client(server);
+        var inputs = new[] { fixture.HeldOut.First(h => h.Class == "trouser"), fixture.HeldOut.First(h => h.Class == "bag") };
+        using var response = await client.PostAsync("api/predict", Files(inputs.Select(x => x.Png), fileName: "shot.png"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var predictions = (await Json(response)).GetProperty("predictions").EnumerateArray().ToArray();
+        var urls = new List<string>();
+        using var bundle = Protea.Models.ModelBundle.Load(fixture.ModelDir);
+        var explainer = new Protea.Explanations.SaliencyExplainer(new Protea.Explanations.ExplainedModel(bundle), Protea.Explanations.Explainers.Create("gradcam"));
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            var p = predictions[i];
+            var saliency = p.GetProperty("saliency");
+            Assert.Equal("gradcam", saliency.GetProperty("method").GetString());
+            Assert.Equal(p.GetProperty("class").GetString(), saliency.GetProperty("class").GetString());
+            var url = saliency.GetProperty("image_url").GetString()!;
+            Assert.Matches("^/api/saliency/[0-9a-f]{32}\\.png$", url);
+            urls.Add(url);
+            using var got = await client.GetAsync(url.TrimStart('/'));
+            Assert.Equal(HttpStatusCode.OK, got.StatusCode);
+            Assert.Equal("image/png", got.Content.Headers.ContentType?.MediaType);
+            var served = await got.Content.ReadAsByteArrayAsync();
+
+            // Oracle: the library's own chain (Grad-CAM for the predicted class, SaliencyOverlay) on the same bytes, pixel for pixel.
+            using var raw = Protea.Data.ImageDecoder.DecodeMany([inputs[i].Png], ["shot.png"], 1, 28, 28);
+            var expected = explainer.ExplainRaw(raw, ["shot.png"])[0];
+            Assert.Equal(p.GetProperty("class").GetString(), expected.ClassName);
+            Assert.True(expected.Map.Max() > 0, "the Grad-CAM map of the predicted class is all zero");
+            var picture = Protea.Explanations.SaliencyOverlay.Render(raw.data<byte>().ToArray(), 1, expected with { Probability = p.GetProperty("probability").GetDouble() });
+            using var a = SkiaSharp.SKBitmap.Decode(served);
+            using var b = SkiaSharp.SKBitmap.Decode(picture);
+            Assert.Equal((b.Width, b.Height), (a.Width, a.Height));
+            Assert.Equal(b.Pixels, a.Pixels);
+            // Asked again: the same picture (kept, not made again).
+            Assert.Equal(served, await client.GetByteArrayAsync(url.TrimStart('/')));
+        }
+        Assert.NotEqual(urls[0], urls[1]);
+
+        // Unknown or malformed ids are 404 problems, never a path.
+        await AssertProblem(await client.GetAsync("api/saliency/" + new string('0', 32) + ".png"), HttpStatusCode.NotFound, "no saliency map");
+        await AssertProblem(await client.GetAsync("api/saliency/..%2Fmodel.json"), HttpStatusCode.NotFound, "no saliency map");
+        await AssertProblem(await client.GetAsync("api/saliency/" + urls[0][14..46].ToUpperInvariant() + ".png"), HttpStatusCode.NotFound, "no saliency map");
+    }
+
+    [Fact]
+    public void The_saliency_notes_are_bounded_by_count_and_bytes_oldest_first()
+    {
+        var maps = new Protea.Web.SaliencyMaps(maxEntries: 3, maxBytes: 1000);
+        var ids = Enumerable.Range(0, 5).Select(i => maps.Remember(new Protea.Web.Upload($"{i}", new byte[100]), 0, "a", 0.5, 1)).ToArray();
+        Assert.Equal(3, maps.Count);
+        Assert.False(maps.TryGet(ids[0], out _));
+        Assert.False(maps.TryGet(ids[1], out _));
+        Assert.True(maps.TryGet(ids[4], out var newest));
+        Assert.True(maps.TryGet(ids[2], out var oldest));
+        maps.Store(newest, new byte[750]);                 // 3 x 100 + 750 > 1000: the oldest note goes
+        Assert.False(maps.TryGet(ids[2], out _));
+        Assert.True(maps.TryGet(ids[4], out var kept));
+        Assert.NotNull(kept.Png);
+        Assert.Equal(2, maps.Count);
+        Assert.Null(oldest.Png);
+    }
+
+    [Fact]
     public async Task Model_classes_health_and_openapi_describe_the_served_model()
     {
         using var dir = new TempDir();
@@ -112,7 +178,7 @@ public class WebApiTests(WebModelFixture fixture) : IClassFixture<WebModelFixtur
         Assert.Equal("ok", (await Json(await client.GetAsync("healthz"))).GetProperty("status").GetString());
         var openapi = await Json(await client.GetAsync("openapi/v1.json"));
         var paths = openapi.GetProperty("paths");
-        foreach (var path in new[] { "/api/predict", "/api/model", "/api/classes", "/api/classes/{name}", "/api/discover", "/api/clusters/{id}/adopt", "/healthz" })
+        foreach (var path in new[] { "/api/predict", "/api/model", "/api/classes", "/api/classes/{name}", "/api/discover", "/api/clusters/{id}/adopt", "/api/saliency/{file}", "/healthz" })
             Assert.True(paths.TryGetProperty(path, out _), $"OpenAPI lacks {path}");
         var page = await client.GetStringAsync("");
         Assert.Contains("<title>Protea Studio</title>", page);
@@ -142,6 +208,66 @@ public class WebApiTests(WebModelFixture fixture) : IClassFixture<WebModelFixtur
         Assert.Equal(held.Select(h => predictor.PredictImage(h, "x").Class), predicted);
         Assert.True(predicted.Count(c => c == "sneaker") >= 7, $"sneakers predicted as: {string.Join(", ", predicted)}");
         Assert.Equal(1, ClassNamesOf(await Json(await client.GetAsync("api/classes"))).Count(n => n == "sneaker"));
+    }
+
+    [Fact]
+    public async Task Teaching_a_class_keeps_the_training_index_so_nearest_items_include_the_taught_ones()
+    {
+        using var dir = new TempDir();
+        await using var server = await fixture.Serve(dir);
+        using var client = Client(server);
+        var before = Protea.Models.ModelBundle.ReadDescription(fixture.ModelDir).TrainingIndex!.Items;
+        var taught = fixture.Sneakers.Take(5).ToArray();
+        using (var response = await client.PostAsync("api/classes", Files(taught, "sneaker")))
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+
+        // Saved with the grown model: the index opens (bound to the new weights) with the five items appended.
+        var modelDir = dir.File("model");
+        Assert.Equal(before + 5, Protea.Models.ModelBundle.ReadDescription(modelDir).TrainingIndex!.Items);
+        using (var kept = Protea.Search.NearestTrainingEvidence.Open(modelDir)!)
+        {
+            Assert.Equal(before + 5, kept.Index.Count);
+            Assert.Equal(Enumerable.Range(0, 5).Select(k => $"sneaker/learned-{k}"), kept.Index.Ids.Skip(before));
+            Assert.All(Enumerable.Range(before, 5), row => Assert.Equal("sneaker", kept.Index.LabelOf(row)));
+        }
+
+        // Oracle: the library's predictor on the grown model gives the embeddings; the nearest taught items by cosine, by hand.
+        using var predictor = Predictor.Open(modelDir);
+        var queries = taught.Concat(fixture.Sneakers.Skip(5).Take(5)).ToArray();
+        var embeddings = predictor.PredictImages(taught.Select(x => (ReadOnlyMemory<byte>)x).ToArray(), taught.Select(_ => "t").ToArray())
+            .Select(p => Unit(p.Embedding)).ToArray();
+        var body = await Json(await client.PostAsync("api/predict", Files(queries)));
+        var oracle = predictor.PredictImages(queries.Select(x => (ReadOnlyMemory<byte>)x).ToArray(), queries.Select(_ => "q").ToArray());
+        var sneakers = 0;
+        foreach (var (p, q) in body.GetProperty("predictions").EnumerateArray().Zip(oracle))
+        {
+            if (q.Class != "sneaker") continue;
+            sneakers++;
+            var query = Unit(q.Embedding);
+            var expected = embeddings.Select((e, k) => (Id: $"sneaker/learned-{k}", Sim: e.Zip(query, (a, b) => a * b).Sum()))
+                .OrderByDescending(x => x.Sim).Take(3).ToArray();
+            var evidence = p.GetProperty("evidence").EnumerateArray().ToArray();
+            Assert.Equal(expected.Select(x => x.Id), evidence.Select(e => e.GetProperty("id").GetString()));
+            for (var j = 0; j < 3; j++)
+            {
+                Assert.Equal("nearest_training_item", evidence[j].GetProperty("kind").GetString());
+                Assert.Equal(expected[j].Sim, evidence[j].GetProperty("similarity").GetDouble(), 4);
+                Assert.False(evidence[j].TryGetProperty("image_url", out _));    // a taught item has no file at hand
+            }
+        }
+        Assert.True(sneakers >= 5, $"only {sneakers} of 10 sneakers are predicted as the taught class");
+
+        // Old classes' evidence is as before: training items with their images.
+        var trouser = await Json(await client.PostAsync("api/predict", Files([fixture.HeldOut.First(h => h.Class == "trouser").Png])));
+        var old = trouser.GetProperty("predictions")[0].GetProperty("evidence").EnumerateArray().ToArray();
+        Assert.Equal(3, old.Length);
+        Assert.All(old, e => Assert.StartsWith("/api/training-items/", e.GetProperty("image_url").GetString()));
+    }
+
+    private static double[] Unit(IReadOnlyList<float> v)
+    {
+        var norm = Math.Sqrt(v.Sum(x => (double)x * x));
+        return v.Select(x => x / norm).ToArray();
     }
 
     [Fact]

@@ -69,6 +69,21 @@ public class WebBrowserTests(WebModelFixture fixture) : IClassFixture<WebModelFi
             Assert.All(loaded, Assert.True);
             await Shot(page, "web-predict.png");
 
+            // The heat-map toggle shows the prediction's Grad-CAM map, fetched only then (input, overlay, map: 704 x 276 px).
+            var heat = card.Locator("figure.saliency-map");
+            await Assertions.Expect(heat).ToBeHiddenAsync();
+            Assert.Null(await heat.Locator("img").GetAttributeAsync("src"));
+            await page.GetByLabel("Show heat maps").CheckAsync();
+            await Assertions.Expect(heat).ToBeVisibleAsync();
+            await Assertions.Expect(heat).ToContainTextAsync($"gradcam, class {cls}");
+            await Assertions.Expect(heat.Locator("img")).ToHaveAttributeAsync("src", new System.Text.RegularExpressions.Regex("^/api/saliency/[0-9a-f]{32}\\.png$"));
+            await page.WaitForFunctionAsync("() => { const i = document.querySelector('figure.saliency-map img'); return i.complete && i.naturalWidth > 0; }");
+            var size = await heat.Locator("img").EvaluateAsync<int[]>("i => [i.naturalWidth, i.naturalHeight]");
+            Assert.Equal([704, 276], size);
+            await Shot(page, "web-heatmap.png");
+            await page.GetByLabel("Show heat maps").UncheckAsync();
+            await Assertions.Expect(heat).ToBeHiddenAsync();
+
             // The class gallery: each class with its training examples from the kept index.
             await page.GetByRole(AriaRole.Button, new() { Name = "Classes" }).ClickAsync();
             await Assertions.Expect(page.Locator("#class-list li")).ToHaveCountAsync(3);

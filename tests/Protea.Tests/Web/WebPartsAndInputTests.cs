@@ -13,7 +13,7 @@ namespace Protea.Tests.Web;
 /// <summary>A parts model's prototype evidence through the API; the input checks and `protea serve`'s own errors.</summary>
 public sealed class WebPartsAndInputTests
 {
-    private static string SavePartsModel(TempDir dir)
+    internal static string SavePartsModel(TempDir dir)
     {
         using var data = Protea.Tests.Prototypes.Shapes.Make(4, seed: 3);
         var description = new ModelDescription
@@ -44,6 +44,14 @@ public sealed class WebPartsAndInputTests
         var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
         Assert.Equal("prototypes", body.GetProperty("evidence_kind").GetString());
         var evidence = body.GetProperty("predictions")[0].GetProperty("evidence").EnumerateArray().ToArray();
+        // A parts model keeps its prototype panels and also gets the Grad-CAM heat map.
+        var saliency = body.GetProperty("predictions")[0].GetProperty("saliency");
+        Assert.Equal(body.GetProperty("predictions")[0].GetProperty("class").GetString(), saliency.GetProperty("class").GetString());
+        using (var map = await client.GetAsync(saliency.GetProperty("image_url").GetString()!.TrimStart('/')))
+        {
+            Assert.Equal(HttpStatusCode.OK, map.StatusCode);
+            Assert.True(Protea.Web.Uploads.IsPng(await map.Content.ReadAsByteArrayAsync()));
+        }
 
         // Oracle: the library's explainer on the same file (TorchSharp).
         var expected = PrototypeExplainer.ExplainFiles(model, [image])[0];
@@ -176,5 +184,19 @@ public sealed class WebPrototypePictureTests(Protea.Tests.Prototypes.PartsEviden
             Assert.Equal("application/problem+json", r.Content.Headers.ContentType!.MediaType);
         }
         Assert.Equal(head.PrototypeCount, gallery.Pictures.Count);
+
+        // A prediction's prototype panels link those pictures (served above, byte for byte the gallery's).
+        var shape = bundle.Description.InputShape;
+        var png = await File.ReadAllBytesAsync(TestImages.Write(dir.File("q.png"), (int)shape[2], (int)shape[1],
+            (x, y) => (x + 2 * y) % 5 == 0 ? SKColors.White : SKColors.Black, gray: shape[0] == 1));
+        var form = new MultipartFormDataContent();
+        var content = new ByteArrayContent(png);
+        content.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+        form.Add(content, "file", "q.png");
+        using var predicted = await client.PostAsync("api/predict", form);
+        Assert.Equal(HttpStatusCode.OK, predicted.StatusCode);
+        var evidence = JsonDocument.Parse(await predicted.Content.ReadAsStringAsync()).RootElement.GetProperty("predictions")[0].GetProperty("evidence").EnumerateArray().ToArray();
+        Assert.NotEmpty(evidence);
+        Assert.All(evidence, e => Assert.Equal($"/api/prototypes/{e.GetProperty("prototype").GetInt32()}.png", e.GetProperty("image_url").GetString()));
     }
 }
