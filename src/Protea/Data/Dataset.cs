@@ -125,7 +125,28 @@ public sealed class Dataset : IDisposable
         if (cache_ is null || rows_ is null) throw new InvalidOperationException($"{Source}: held in memory, not streamed");
         var rows = new long[indices.Length];
         for (int i = 0; i < indices.Length; i++) rows[i] = rows_[indices[i]];
-        cache_.Read(rows, destination.bytes);
+        if (cache_.IsComplete || Workers == 1 || rows.Length == 1)
+        {
+            cache_.Read(rows, destination.bytes);
+            return;
+        }
+        // A cache still filling decodes the items it has not written yet: on Workers threads, and a bad image
+        // stops the read with the first such file of the batch (in batch order), never in a worker thread.
+        var item = (int)cache_.ItemBytes;
+        var errors = new Exception?[rows.Length];
+        Parallel.For(0, rows.Length, new ParallelOptions { MaxDegreeOfParallelism = Workers }, i =>
+        {
+            try
+            {
+                cache_.ReadItem(rows[i], destination.bytes.Slice(i * item, item));
+            }
+            catch (Exception e)
+            {
+                errors[i] = e;
+            }
+        });
+        if (errors.FirstOrDefault(e => e is not null) is { } first)
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
     }
 
     /// <summary>Examples start .. start+length-1: a view of Inputs in memory, read from the cache when streamed.</summary>
