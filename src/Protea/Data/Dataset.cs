@@ -193,6 +193,18 @@ public sealed class Dataset : IDisposable
         return new Dataset(Inputs.index_select(0, index), labels, ClassNames, Kind, Source, ids);
     }
 
+    /// <summary>
+    /// The same examples (in memory: a view of the same inputs; streamed: the same cache rows) with other labels
+    /// and class names, e.g. a task's own class numbering.
+    /// </summary>
+    public Dataset Relabel(long[] labels, IReadOnlyList<string> classNames)
+    {
+        if (labels.Length != Count) throw new ArgumentException($"{Source}: {labels.Length} labels for {Count} examples", nameof(labels));
+        return IsStreamed
+            ? new Dataset(cache_!, rows_!, labels, classNames, Source, Ids, Workers)
+            : new Dataset(Inputs.alias(), labels, classNames, Kind, Source, Ids);
+    }
+
     public Dataset Take(int count) => Subset(Enumerable.Range(0, Math.Min(count, Count)).Select(i => (long)i).ToArray());
 
     /// <summary>A seeded random subset of <paramref name="count"/> examples (all when there are fewer), in their original order.</summary>
