@@ -158,29 +158,6 @@ public sealed class Dataset : IDisposable
         return Gather(indices);
     }
 
-    /// <summary>
-    /// A streamed data set's raw bytes for the examples at <paramref name="indices"/> ([n, C, H, W] uint8);
-    /// safe on any thread (no tensor is made), so batches can be read ahead.
-    /// </summary>
-    public byte[] ReadBytes(long[] indices)
-    {
-        if (cache_ is null || rows_ is null) throw new InvalidOperationException($"{Source}: held in memory, not streamed");
-        var rows = new long[indices.Length];
-        for (int i = 0; i < indices.Length; i++) rows[i] = rows_[indices[i]];
-        var buffer = new byte[rows.Length * cache_.ItemBytes];
-        cache_.Read(rows, buffer, Workers);
-        return buffer;
-    }
-
-    /// <summary>Bytes of <see cref="ReadBytes"/> as uint8 [n, C, H, W].</summary>
-    public Tensor AsTensor(byte[] bytes, int count)
-    {
-        var shape = new long[] { count }.Concat(ExampleShape).ToArray();
-        var result = empty(shape, ScalarType.Byte);
-        if (bytes.Length > 0) result.bytes = bytes;
-        return result;
-    }
-
     /// <summary>The examples at <paramref name="indices"/>, in that order, with their labels and ids.</summary>
     public Dataset Subset(long[] indices)
     {
