@@ -8,6 +8,7 @@ using Protea.Bench;
 //   search --items N --dim D --queries Q --threads T   exact search (top 10) on random unit vectors
 //   conv-layout --threads T                single convolutions channels-last vs NCHW (errors, times, guard decisions)
 //   kmeans --file X.f32 --dim D [--labels L.i64] --k K --iterations I --repeats R --threads T   semi-supervised k-means timing
+//   scale-decode --data DIR [--n N]   decode CPU time per image, one thread (bench/scale.py)
 //   scale-read --data DIR [--cache-dir D] [--budget SIZE] [--workers N] [--passes P]   the data pipeline alone (bench/scale.py)
 var command = args.FirstOrDefault() ?? "";
 string Arg(string name, string fallback) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback;
@@ -24,6 +25,7 @@ object result = command switch
     "scale-read" => ScaleRead.Measure(Arg("--data", ""), Arg("--cache-dir", "/tmp/protea-scale/cache"),
         Arg("--budget", "") is { Length: > 0 } b ? Protea.Data.MemoryBudget.Parse(b) : null, int.Parse(Arg("--workers", "2")),
         int.Parse(Arg("--passes", "2")), int.Parse(Arg("--batch-size", "128"))),
+    "scale-decode" => ScaleDecode.Measure(Arg("--data", ""), int.Parse(Arg("--n", "2000"))),
     _ => throw new ArgumentException("usage: Protea.Bench gemm|infer|profile|conv-layout|search|kmeans|scale-read [--model DIR] [--engine torch|onnx] [--threads T]"),
 };
 Console.WriteLine(JsonSerializer.Serialize(result, Protea.IO.ProteaJson.Compact));

@@ -64,7 +64,9 @@ internal sealed class DataLoadFlags
                         console.Error.WriteLine($"memory budget {Data.MemoryBudget.Format(b)}{how}");
                     }
                     var mode = report.Streamed ? "streamed from the decoded cache" : "in memory";
-                    var cache = report.CacheFile is null ? "" : $"; cache {report.CacheState}: {report.CacheFile}";
+                    var state = report.CacheState.StartsWith("filling", StringComparison.Ordinal)
+                        ? "written by the first pass" + report.CacheState["filling".Length..] : report.CacheState;
+                    var cache = report.CacheFile is null ? "" : $"; cache {state}: {report.CacheFile}";
                     console.Error.WriteLine(
                         $"{report.Source}: {report.Items:N0} images, {Data.MemoryBudget.Format(report.DecodedBytes)} decoded, {mode}{cache}");
                     if (report.Skipped.Count > 0)

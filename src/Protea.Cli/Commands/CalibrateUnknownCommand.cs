@@ -31,13 +31,16 @@ public static class CalibrateUnknownCommand
     {
         var command = new Command("calibrate-unknown", "Fit an unknown-input scorer on the model's training data and set its threshold so 95 % of held-out known items (the data's test split, else 20 % of its training data) count as known; saved in the model folder, used by `protea predict`.")
         { Model, Data, Label, Id, Classes, Scorer, Temperature, K, Shrinkage, Engine, Threads, Json };
+        var loading = new DataLoadFlags();
+        loading.AddTo(command);
         command.SetAction(p =>
         {
             var scorer = UnknownScorers.Check(p.GetValue(Scorer));
             var choice = InferenceEngines.ParseChoice(p.GetValue(Engine));
             var modelDir = p.GetValue(Model)!;
             HostSetup.SetTorchThreads(p.GetValue(Threads));
-            var spec = DataSpec.Parse(p.GetValue(Data)!, new DataSpecOptions { LabelColumn = p.GetValue(Label), IdColumn = p.GetValue(Id), Classes = p.GetValue(Classes) });
+            var spec = loading.Apply(p, DataSpec.Parse(p.GetValue(Data)!, new DataSpecOptions { LabelColumn = p.GetValue(Label), IdColumn = p.GetValue(Id), Classes = p.GetValue(Classes) }),
+                console, p.GetValue(Json));
             var result = UnknownCalibration.Calibrate(modelDir, spec, scorer,
                 new UnknownScorerOptions { Temperature = p.GetValue(Temperature), K = p.GetValue(K), Shrinkage = p.GetValue(Shrinkage) }, choice, p.GetValue(Threads));
             if (p.GetValue(Json)) console.WriteJson(result);

@@ -48,6 +48,8 @@ public static class DiscoverCommand
     {
         var command = new Command("discover", "Generalized category discovery: cluster labelled items of known classes and unlabelled items (of known and new classes) with semi-supervised k-means on a model's embeddings; estimate the number of classes; write assignments.csv and clusters.json.")
         { Data, Model, Arch, Head, Objective, Epochs, Lr, K, KMin, KMax, KCriterion, KnownClasses, Hide, Fraction, Truth, Label, Id, Categorical, Restarts, Iterations, Limit, Out, Engine, Seed, Threads, Json };
+        var loading = new DataLoadFlags();
+        loading.AddTo(command);
         command.SetAction(p =>
         {
             var kText = p.GetValue(K)!;
@@ -56,7 +58,8 @@ public static class DiscoverCommand
                 : throw new ProteaException($"k '{kText}': must be a whole number or auto", "k");
             var threads = p.GetValue(Threads);
             HostSetup.SetTorchThreads(threads);
-            var spec = DataSpec.Parse(p.GetValue(Data)!, new DataSpecOptions { LabelColumn = p.GetValue(Label), IdColumn = p.GetValue(Id), Categorical = p.GetValue(Categorical) });
+            var spec = loading.Apply(p, DataSpec.Parse(p.GetValue(Data)!, new DataSpecOptions { LabelColumn = p.GetValue(Label), IdColumn = p.GetValue(Id), Categorical = p.GetValue(Categorical) }),
+                console, p.GetValue(Json));
             var isTabular = spec.Kind == DataSourceKind.Csv;
             var arch = p.GetValue(Arch) ?? Architectures.DefaultFor(isTabular ? InputKind.Tabular : InputKind.Image).Name;
             var options = new DiscoveryOptions

@@ -35,13 +35,15 @@ public static class UnknownCommand
     {
         var command = new Command("unknown", "Compare the unknown-input scorers (msp, max-logit, energy, mahalanobis, knn, prototype) on known against unknown data: AUROC, AUPR-in, AUPR-out, FPR at 95 % TPR, and score histograms.")
         { Model, Known, KnownClasses, Unknown, UnknownClasses, Label, Out, Temperature, K, Shrinkage, Engine, Threads, Json };
+        var loading = new DataLoadFlags();
+        loading.AddTo(command);
         command.SetAction(p =>
         {
             var choice = InferenceEngines.ParseChoice(p.GetValue(Engine));
             var modelDir = p.GetValue(Model)!;
             HostSetup.SetTorchThreads(p.GetValue(Threads));
-            var known = UnknownBenchmark.Renamed("known", () => DataSpec.Parse(p.GetValue(Known)!, new DataSpecOptions { LabelColumn = p.GetValue(Label), Classes = p.GetValue(KnownClasses) }));
-            var unknown = UnknownBenchmark.Renamed("unknown", () => DataSpec.Parse(p.GetValue(Unknown)!, new DataSpecOptions { LabelColumn = p.GetValue(Label), Classes = p.GetValue(UnknownClasses) }));
+            var known = UnknownBenchmark.Renamed("known", () => loading.Apply(p, DataSpec.Parse(p.GetValue(Known)!, new DataSpecOptions { LabelColumn = p.GetValue(Label), Classes = p.GetValue(KnownClasses) }), console, p.GetValue(Json)));
+            var unknown = UnknownBenchmark.Renamed("unknown", () => loading.Apply(p, DataSpec.Parse(p.GetValue(Unknown)!, new DataSpecOptions { LabelColumn = p.GetValue(Label), Classes = p.GetValue(UnknownClasses) }), console, p.GetValue(Json)));
             var result = UnknownBenchmark.Run(modelDir, known, unknown, new UnknownScorerOptions { Temperature = p.GetValue(Temperature), K = p.GetValue(K), Shrinkage = p.GetValue(Shrinkage) }, choice, p.GetValue(Threads));
             var lines = result.Scorers.Select(s => new ScorerLine(s.Scorer, s.Metrics.Auroc, s.Metrics.AuprIn, s.Metrics.AuprOut, s.Metrics.FprAt95Tpr)).ToList();
             string? plot = null;

@@ -23,7 +23,10 @@ public sealed record DataLoadOptions
     /// <summary>Skip images that cannot be decoded (counted in <see cref="DataLoadReport"/>) instead of stopping.</summary>
     public bool SkipBad { get; init; }
 
-    /// <summary>Decoding progress (a folder's first pass), or null.</summary>
+    /// <summary>
+    /// Decoding progress when a folder is decoded before use (held in memory, or skipping bad images), or null.
+    /// A streamed folder without a cache is decoded by its first pass's reads instead (the caller's own progress).
+    /// </summary>
     public IProgress<DecodeProgress>? Progress { get; init; }
 
     /// <summary>Receives what loading did (in memory or streamed, cache hit, skipped files), or null.</summary>
@@ -52,7 +55,8 @@ public sealed record DecodeProgress(string Source, long Done, long Total, TimeSp
 /// <param name="Streamed">True when batches are read from the cache file; false when held in memory.</param>
 /// <param name="DecodedBytes">Size of the split's decoded images.</param>
 /// <param name="CacheFile">The decoded cache used, or null.</param>
-/// <param name="CacheState">"hit" (read, not decoded), "built", "rebuilt (why)", or "none".</param>
+/// <param name="CacheState">"hit" (read, not decoded), "built", "rebuilt (why)", "filling" or "filling (why the old one was not
+/// used)" (streamed: decoded and written as the first pass reads it), or "none".</param>
 /// <param name="Skipped">Files skipped as undecodable (relative ids), when skipping bad images.</param>
 public sealed record DataLoadReport(string Source, int Items, bool Streamed, long DecodedBytes, long? Budget, string? CacheFile,
     string CacheState, IReadOnlyList<string> Skipped);

@@ -125,7 +125,28 @@ public sealed class Dataset : IDisposable
         if (cache_ is null || rows_ is null) throw new InvalidOperationException($"{Source}: held in memory, not streamed");
         var rows = new long[indices.Length];
         for (int i = 0; i < indices.Length; i++) rows[i] = rows_[indices[i]];
-        cache_.Read(rows, destination.bytes);
+        if (cache_.IsComplete || Workers == 1 || rows.Length == 1)
+        {
+            cache_.Read(rows, destination.bytes);
+            return;
+        }
+        // A cache still filling decodes the items it has not written yet: on Workers threads, and a bad image
+        // stops the read with the first such file of the batch (in batch order), never in a worker thread.
+        var item = (int)cache_.ItemBytes;
+        var errors = new Exception?[rows.Length];
+        Parallel.For(0, rows.Length, new ParallelOptions { MaxDegreeOfParallelism = Workers }, i =>
+        {
+            try
+            {
+                cache_.ReadItem(rows[i], destination.bytes.Slice(i * item, item));
+            }
+            catch (Exception e)
+            {
+                errors[i] = e;
+            }
+        });
+        if (errors.FirstOrDefault(e => e is not null) is { } first)
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
     }
 
     /// <summary>Examples start .. start+length-1: a view of Inputs in memory, read from the cache when streamed.</summary>
@@ -135,29 +156,6 @@ public sealed class Dataset : IDisposable
         var indices = new long[length];
         for (long i = 0; i < length; i++) indices[i] = start + i;
         return Gather(indices);
-    }
-
-    /// <summary>
-    /// A streamed data set's raw bytes for the examples at <paramref name="indices"/> ([n, C, H, W] uint8);
-    /// safe on any thread (no tensor is made), so batches can be read ahead.
-    /// </summary>
-    public byte[] ReadBytes(long[] indices)
-    {
-        if (cache_ is null || rows_ is null) throw new InvalidOperationException($"{Source}: held in memory, not streamed");
-        var rows = new long[indices.Length];
-        for (int i = 0; i < indices.Length; i++) rows[i] = rows_[indices[i]];
-        var buffer = new byte[rows.Length * cache_.ItemBytes];
-        cache_.Read(rows, buffer, Workers);
-        return buffer;
-    }
-
-    /// <summary>Bytes of <see cref="ReadBytes"/> as uint8 [n, C, H, W].</summary>
-    public Tensor AsTensor(byte[] bytes, int count)
-    {
-        var shape = new long[] { count }.Concat(ExampleShape).ToArray();
-        var result = empty(shape, ScalarType.Byte);
-        if (bytes.Length > 0) result.bytes = bytes;
-        return result;
     }
 
     /// <summary>The examples at <paramref name="indices"/>, in that order, with their labels and ids.</summary>
@@ -170,6 +168,18 @@ public sealed class Dataset : IDisposable
         var labels = indices.Select(i => Labels[i]).ToArray();
         var ids = indices.Select(i => Ids[(int)i]).ToArray();
         return new Dataset(Inputs.index_select(0, index), labels, ClassNames, Kind, Source, ids);
+    }
+
+    /// <summary>
+    /// The same examples (in memory: a view of the same inputs; streamed: the same cache rows) with other labels
+    /// and class names, e.g. a task's own class numbering.
+    /// </summary>
+    public Dataset Relabel(long[] labels, IReadOnlyList<string> classNames)
+    {
+        if (labels.Length != Count) throw new ArgumentException($"{Source}: {labels.Length} labels for {Count} examples", nameof(labels));
+        return IsStreamed
+            ? new Dataset(cache_!, rows_!, labels, classNames, Source, Ids, Workers)
+            : new Dataset(Inputs.alias(), labels, classNames, Kind, Source, Ids);
     }
 
     public Dataset Take(int count) => Subset(Enumerable.Range(0, Math.Min(count, Count)).Select(i => (long)i).ToArray());

@@ -15,6 +15,11 @@ namespace Protea.Data;
 /// not match, a length that is not the header's) is rebuilt, never read. It is written to a temporary
 /// file beside it and renamed into place, so a reader never sees half a cache. Images that cannot be
 /// decoded are recorded with their message (when skipping bad images) and their slots left zero.
+/// <para>A cache is either built whole before use (<see cref="OpenOrBuild"/>) or filled as it is read
+/// (<see cref="OpenOrBegin"/>): the first read of an item decodes it (on the reader's thread) and writes it
+/// to the temporary file; the read that completes the last item writes the header and renames the file into
+/// place. Until then no file at <see cref="Path"/> exists, so an interrupted first pass leaves no valid-looking
+/// cache (its temporary file is deleted when the process exits, or by the next fill of that cache).</para>
 /// <para>Layout: a 4096-byte header ("PROTEAPX", version, count, channels, height, width, index SHA-256,
 /// trailer length and SHA-256, then the SHA-256 of those fields), the items, then the trailer (the bad items:
 /// index and message).</para>
@@ -29,6 +34,17 @@ public sealed class DecodedCache
     private readonly SafeFileHandle handle;
     private readonly long dataOffset;
 
+    // Filling (OpenOrBegin): the images, 1 per item once written, how many are, the temporary file and its key.
+    private readonly IReadOnlyList<string>? files;
+    private readonly int[]? written;
+    private int writtenCount;
+    private readonly FileStream? fillStream;
+    private readonly string? tempPath;
+    private readonly byte[]? fillKey;
+    private readonly object finishLock = new();
+    private volatile bool complete = true;
+    private bool abandoned;
+
     private DecodedCache(string path, SafeFileHandle handle, long dataOffset, int count, int channels, int height, int width,
         IReadOnlyDictionary<int, string> bad)
     {
@@ -42,7 +58,23 @@ public sealed class DecodedCache
         Bad = bad;
     }
 
+    private DecodedCache(string path, string tempPath, FileStream stream, byte[] key, IReadOnlyList<string> files, int channels, int height, int width)
+        : this(path, stream.SafeFileHandle, DataOffset, files.Count, channels, height, width, new Dictionary<int, string>())
+    {
+        this.files = files;
+        this.tempPath = tempPath;
+        fillStream = stream;
+        fillKey = key;
+        written = new int[files.Count];
+        complete = false;
+        if (files.Count == 0) Finish();
+    }
+
     public string Path { get; }
+
+    /// <summary>False while a cache opened by <see cref="OpenOrBegin"/> still has items not yet decoded (no file at <see cref="Path"/> yet).</summary>
+    public bool IsComplete => complete;
+
     public int Count { get; }
     public int Channels { get; }
     public int Height { get; }
@@ -112,6 +144,103 @@ public sealed class DecodedCache
         var built = TryOpen(path, key, files.Count, channels, height, width, out var problem)
             ?? throw new IOException($"{path}: the decoded cache just written does not read back ({problem})");
         return (built, state);
+    }
+
+    /// <summary>
+    /// The cache of <paramref name="files"/> when it is current and sound ("hit"), else an empty one that is
+    /// filled as items are read ("filling", or "filling (why the old one was not used)"): each item is decoded
+    /// the first time it is read, and the cache becomes valid on disk once every item has been read. An image
+    /// that cannot be decoded stops the read that needs it with the file's name.
+    /// </summary>
+    public static (DecodedCache Cache, string State) OpenOrBegin(string cacheDirectory, string splitRoot, IReadOnlyList<string> files,
+        int channels, int height, int width)
+    {
+        var path = FileFor(cacheDirectory, splitRoot, channels, height, width);
+        var key = IndexHash(files, channels, height, width);
+        string state = "filling";
+        if (File.Exists(path))
+        {
+            var opened = TryOpen(path, key, files.Count, channels, height, width, out var why);
+            if (opened is not null) return (opened, "hit");
+            state = $"filling ({why})";
+        }
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+        RemoveStaleTemporaries(path);
+        var temp = TemporaryFor(path);
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+            stream.SetLength(DataOffset + files.Count * (long)channels * height * width);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+            throw new ProteaException($"{System.IO.Path.GetDirectoryName(path)}: cannot write the decoded cache ({e.Message})", "cache_dir");
+        }
+        var cache = new DecodedCache(path, temp, stream, key, files, channels, height, width);
+        if (!cache.IsComplete) Unfinished.TryAdd(cache, 0);
+        return (cache, state);
+    }
+
+    /// <summary>Caches still filling: their temporary files are deleted when the process exits.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<DecodedCache, byte> Unfinished = CreateUnfinished();
+
+    private static System.Collections.Concurrent.ConcurrentDictionary<DecodedCache, byte> CreateUnfinished()
+    {
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            foreach (var cache in Unfinished.Keys) cache.Abandon();
+        };
+        return new();
+    }
+
+    private static string TemporaryFor(string path) => $"{path}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+
+    /// <summary>Deletes temporary files of <paramref name="path"/> left by processes that no longer run (killed mid-fill).</summary>
+    private static void RemoveStaleTemporaries(string path)
+    {
+        var folder = System.IO.Path.GetDirectoryName(path)!;
+        var prefix = System.IO.Path.GetFileName(path) + ".tmp-";
+        foreach (var temp in Directory.EnumerateFiles(folder, prefix + "*"))
+        {
+            var pid = System.IO.Path.GetFileName(temp)[prefix.Length..].Split('-')[0];
+            if (int.TryParse(pid, out var id) && id != Environment.ProcessId && Directory.Exists("/proc/self") && !Directory.Exists($"/proc/{id}"))
+                try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    /// <summary>
+    /// Gives up filling: the temporary file is closed and deleted, so no cache is left (what an interrupted first
+    /// pass leaves). Nothing happens to a complete cache. The cache cannot be read afterwards.
+    /// </summary>
+    public void Abandon()
+    {
+        lock (finishLock)
+        {
+            if (complete || tempPath is null || abandoned) return;
+            abandoned = true;
+            Unfinished.TryRemove(this, out _);
+            fillStream!.Dispose();
+            try { File.Delete(tempPath); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    /// <summary>The last item is written: header and trailer, flushed, renamed into place.</summary>
+    private void Finish()
+    {
+        lock (finishLock)
+        {
+            if (complete || abandoned) return;
+            var trailer = BadTrailer([]);
+            var itemsEnd = DataOffset + Count * ItemBytes;
+            RandomAccess.Write(handle, Header(fillKey!, Count, Channels, Height, Width, trailer), 0);
+            RandomAccess.Write(handle, trailer, itemsEnd);
+            fillStream!.Flush(flushToDisk: true);
+            File.Move(tempPath!, Path, overwrite: true);
+            complete = true;
+            Unfinished.TryRemove(this, out _);
+        }
     }
 
     /// <summary>The cache at <paramref name="path"/> when it is sound and matches; else null and why not.</summary>
@@ -184,7 +313,7 @@ public sealed class DecodedCache
         long done = 0;
         var lastReport = TimeSpan.Zero;
         var reportLock = new object();
-        var temp = $"{path}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        var temp = TemporaryFor(path);
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None))
@@ -229,38 +358,8 @@ public sealed class DecodedCache
                     throw new ProteaException(bad[bad.Keys.Min()]);
                 progress?.Report(new DecodeProgress(source, files.Count, files.Count, watch.Elapsed));
 
-                byte[] trailer;
-                using (var memory = new MemoryStream())
-                {
-                    using (var writer = new BinaryWriter(memory, Encoding.UTF8, leaveOpen: true))
-                    {
-                        writer.Write(bad.Count);
-                        foreach (var (index, message) in bad.OrderBy(p => p.Key))
-                        {
-                            writer.Write(index);
-                            writer.Write(message);
-                        }
-                    }
-                    trailer = memory.ToArray();
-                }
-                byte[] fields;
-                using (var memory = new MemoryStream())
-                {
-                    using (var writer = new BinaryWriter(memory, Encoding.UTF8, leaveOpen: true))
-                    {
-                        writer.Write(Encoding.ASCII.GetBytes(Magic));
-                        writer.Write(Version);
-                        writer.Write(files.Count);
-                        writer.Write(channels);
-                        writer.Write(height);
-                        writer.Write(width);
-                        writer.Write(key);
-                        writer.Write((long)trailer.Length);
-                        writer.Write(SHA256.HashData(trailer));
-                    }
-                    fields = memory.ToArray();
-                }
-                RandomAccess.Write(handle, [.. fields, .. SHA256.HashData(fields)], 0);
+                var trailer = BadTrailer(bad);
+                RandomAccess.Write(handle, Header(key, files.Count, channels, height, width, trailer), 0);
                 RandomAccess.Write(handle, trailer, itemsEnd);
                 stream.Flush(flushToDisk: true);
             }
@@ -270,6 +369,43 @@ public sealed class DecodedCache
         {
             if (File.Exists(temp)) File.Delete(temp);
         }
+    }
+
+    /// <summary>The trailer: the bad items' count, then each one's index and message, by index.</summary>
+    private static byte[] BadTrailer(IEnumerable<KeyValuePair<int, string>> bad)
+    {
+        var sorted = bad.OrderBy(p => p.Key).ToList();
+        using var memory = new MemoryStream();
+        using (var writer = new BinaryWriter(memory, Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write(sorted.Count);
+            foreach (var (index, message) in sorted)
+            {
+                writer.Write(index);
+                writer.Write(message);
+            }
+        }
+        return memory.ToArray();
+    }
+
+    /// <summary>The header's fields followed by their SHA-256 (the rest of the 4096 bytes stays zero).</summary>
+    private static byte[] Header(byte[] key, int count, int channels, int height, int width, byte[] trailer)
+    {
+        using var memory = new MemoryStream();
+        using (var writer = new BinaryWriter(memory, Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write(Encoding.ASCII.GetBytes(Magic));
+            writer.Write(Version);
+            writer.Write(count);
+            writer.Write(channels);
+            writer.Write(height);
+            writer.Write(width);
+            writer.Write(key);
+            writer.Write((long)trailer.Length);
+            writer.Write(SHA256.HashData(trailer));
+        }
+        var fields = memory.ToArray();
+        return [.. fields, .. SHA256.HashData(fields)];
     }
 
     /// <summary>Items <paramref name="rows"/> into <paramref name="destination"/> (rows.Count·ItemBytes bytes, e.g. a tensor's memory), on this thread.</summary>
@@ -282,10 +418,24 @@ public sealed class DecodedCache
     }
 
     /// <summary>One item's bytes at <paramref name="row"/> into <paramref name="span"/> (ItemBytes long), however many reads it takes.</summary>
-    private void ReadItem(long row, Span<byte> span)
+    public void ReadItem(long row, Span<byte> span)
     {
         if ((ulong)row >= (ulong)Count) throw new ArgumentOutOfRangeException("rows", row, $"the cache holds {Count} items");
         var offset = dataOffset + row * ItemBytes;
+        if (!complete && Volatile.Read(ref written![row]) == 0)
+        {
+            // First read of this item: decode it (a bad image throws with its name), write it, count it once.
+            ImageDecoder.DecodeInto(files![(int)row], Channels, Height, Width, span[..(int)ItemBytes]);
+            lock (finishLock)
+            {
+                if (complete) return;
+                if (abandoned) throw new ObjectDisposedException(Path, "the decoded cache was abandoned while being filled");
+                RandomAccess.Write(handle, span[..(int)ItemBytes], offset);
+            }
+            if (Interlocked.CompareExchange(ref written[row], 1, 0) == 0 && Interlocked.Increment(ref writtenCount) == Count)
+                Finish();
+            return;
+        }
         while (!span.IsEmpty)
         {
             var got = RandomAccess.Read(handle, span, offset);

@@ -102,8 +102,12 @@ public static class ImageFolderReader
                     options.Report?.Invoke(new DataLoadReport(load[s], files.Count, false, files.Count * itemBytes, options.MemoryBudget, null, "none", []));
                     continue;
                 }
-                var (cache, state) = DecodedCache.OpenOrBuild(options.CacheDirectory, load[s], files, outChannels, height, width,
-                    options.WorkerCount, options.SkipBad, options.Progress);
+                // Streamed: the cache is filled by the first epoch's reads (decoded on the workers as batches are read),
+                // unless bad images are skipped, which must be known before the epochs are planned: then it is built first.
+                var (cache, state) = streamed && !options.SkipBad
+                    ? DecodedCache.OpenOrBegin(options.CacheDirectory, load[s], files, outChannels, height, width)
+                    : DecodedCache.OpenOrBuild(options.CacheDirectory, load[s], files, outChannels, height, width,
+                        options.WorkerCount, options.SkipBad, options.Progress);
                 if (!options.SkipBad && cache.Bad.Count > 0)
                     throw new ProteaException(cache.Bad[cache.Bad.Keys.Min()]);
                 var rows = Enumerable.Range(0, files.Count).Where(i => !cache.Bad.ContainsKey(i)).Select(i => (long)i).ToArray();

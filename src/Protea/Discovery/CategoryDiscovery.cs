@@ -199,7 +199,7 @@ public static class CategoryDiscovery
 
     private static void TrainModel(Dataset data, long[] labels, List<string> knownNames, DiscoveryOptions o, string modelDir, DataSplits splits)
     {
-        using var labelled = new Dataset(data.Inputs.clone(), labels, knownNames, data.Kind, data.Source, data.Ids);
+        using var labelled = data.Relabel(labels, knownNames);
         var options = o.Train with { Seed = o.Seed, Threads = o.Threads };
         torch.manual_seed(options.Seed);
         var training = new Trainer(options).Train(labelled, null);

@@ -34,7 +34,8 @@ public static class ClusterGrid
             for (var j = 0; j < c.Representatives.Count; j++)
             {
                 if (!rowOf.TryGetValue(c.Representatives[j], out var item)) continue;
-                var pixels = data.Inputs[item].contiguous().data<byte>().ToArray();
+                using var one = data.Slice(item, 1);
+                var pixels = one.contiguous().data<byte>().ToArray();
                 using var bitmap = new SKBitmap(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Premul));
                 var rgba = new byte[w * h * 4];
                 for (var p = 0; p < w * h; p++)

@@ -148,8 +148,7 @@ public static class ClusterAdoption
             // The items are read from the training part (as discover read them) unless an id is only in the test part.
             var pieces = ids.Select(id => rows[id]).GroupBy(r => r.Part).Select(g =>
             {
-                using var index = tensor(g.Select(r => r.Row).ToArray());
-                return g.Key.Inputs.index_select(0, index);
+                return g.Key.Gather(g.Select(r => r.Row).ToArray());
             }).ToArray();
             var result = cat(pieces, 0);
             foreach (var p in pieces) p.Dispose();

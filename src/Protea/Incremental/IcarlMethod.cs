@@ -44,7 +44,7 @@ public sealed class IcarlMethod(IncrementalOptions options) : TrainedMethod(opti
             for (var c = 0; c < step.OldClasses; c++)
                 kept.AddRange(Enumerable.Range(0, memory.Count).Where(i => memory.Labels[i] == c).Take(perClass).Select(i => (long)i));
         var chosen = new List<long>();
-        using (var zn = NormalizedEmbeddings(Bundle!, step.Train.Inputs))
+        using (var zn = NormalizedEmbeddings(Bundle!, step.Train))
             for (var c = step.OldClasses; c < step.SeenClasses; c++)
             {
                 var items = Enumerable.Range(0, step.Train.Count).Where(i => step.Train.Labels[i] == c).ToArray();
@@ -67,7 +67,7 @@ public sealed class IcarlMethod(IncrementalOptions options) : TrainedMethod(opti
         memory = next;
         // Class means of the exemplars.
         means?.Dispose();
-        using var all = NormalizedEmbeddings(Bundle!, memory.Inputs);
+        using var all = NormalizedEmbeddings(Bundle!, memory);
         using var m = Prototypes.ClassMeans(all, memory.Labels, step.SeenClasses);
         means = nn.functional.normalize(m, dim: 1);
     }
@@ -76,7 +76,7 @@ public sealed class IcarlMethod(IncrementalOptions options) : TrainedMethod(opti
 
     public override long[] Predict(Dataset test)
     {
-        using var zn = NormalizedEmbeddings(Bundle!, test.Inputs);
+        using var zn = NormalizedEmbeddings(Bundle!, test);
         using var scores = zn.matmul(means!.t());
         using var best = scores.argmax(1);
         return best.data<long>().ToArray();

@@ -33,7 +33,7 @@ public sealed class ProtoAugMethod(IncrementalOptions options) : TrainedMethod(o
                 [new CrossEntropyObjective(), new ProtoAugObjective(teacher.Model, means!, radius, generator, AugmentationWeight, FeatureDistillationWeight)]));
         }
         // Prototypes of the new classes from the model after this step.
-        using var z = Models.ClassifierInference.Embeddings(Bundle!.Model, Bundle.Description.Normalization, step.Train.Inputs);
+        using var z = Models.ClassifierInference.Embeddings(Bundle!.Model, Bundle.Description.Normalization, step.Train);
         using var all = Prototypes.ClassMeans(z, step.Train.Labels, step.SeenClasses);
         var fresh = all.narrow(0, step.OldClasses, step.SeenClasses - step.OldClasses);
         if (step.Index == 0)

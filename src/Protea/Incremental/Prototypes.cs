@@ -25,7 +25,7 @@ public static class Prototypes
             throw new ArgumentException($"the new classes' items must be labelled {oldClasses}..{k - 1}");
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var zn = TrainedMethod.NormalizedEmbeddings(grown, data.Inputs);
+        var zn = TrainedMethod.NormalizedEmbeddings(grown, data);
         var means = ClassMeans(zn, data.Labels, k).narrow(0, oldClasses, k - oldClasses);
         switch (grown.Model.Head)
         {

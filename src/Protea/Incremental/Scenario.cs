@@ -151,9 +151,9 @@ public sealed record Scenario(IReadOnlyList<int> ClassOrder, IReadOnlyList<int> 
 
     private Dataset Build(Dataset data, long[] rows, int[] positionOf, int seen)
     {
-        var subset = data.Subset(rows);
+        using var subset = data.Subset(rows);
         var labels = subset.Labels.Select(l => (long)positionOf[l]).ToArray();
         var names = ClassOrder.Take(seen).Select(c => data.ClassNames[c]).ToArray();
-        return new Dataset(subset.Inputs, labels, names, data.Kind, data.Source, subset.Ids);
+        return subset.Relabel(labels, names);
     }
 }

@@ -52,7 +52,7 @@ public abstract class TrainedMethod(IncrementalOptions options) : IIncrementalMe
     public static long[] ArgMax(ModelBundle bundle, Dataset test)
     {
         var k = (int)bundle.Model.Head.NumClasses;
-        var logits = ClassifierInference.Logits(bundle.Model, bundle.Description.Normalization, test.Inputs);
+        var logits = ClassifierInference.Logits(bundle.Model, bundle.Description.Normalization, test);
         var predicted = new long[test.Count];
         for (var i = 0; i < test.Count; i++)
         {
@@ -64,6 +64,13 @@ public abstract class TrainedMethod(IncrementalOptions options) : IIncrementalMe
     }
 
     /// <summary>L2-normalised embeddings [N, D] of raw inputs.</summary>
+    /// <summary>As <see cref="NormalizedEmbeddings(ModelBundle, Tensor)"/> over a data set held in memory or streamed (a batch read at a time).</summary>
+    public static Tensor NormalizedEmbeddings(ModelBundle bundle, Dataset data)
+    {
+        using var z = ClassifierInference.Embeddings(bundle.Model, bundle.Description.Normalization, data);
+        return nn.functional.normalize(z, dim: 1);
+    }
+
     public static Tensor NormalizedEmbeddings(ModelBundle bundle, Tensor inputs)
     {
         using var z = ClassifierInference.Embeddings(bundle.Model, bundle.Description.Normalization, inputs);

@@ -101,7 +101,7 @@ public sealed class PrototypeGallery
             {
                 using var scope = NewDisposeScope();
                 var chunk = distinct[start..Math.Min(distinct.Length, start + PrototypePush.DefaultBatchSize)];
-                var raw = train.Inputs.index_select(0, tensor(chunk.Select(i => (long)i).ToArray()));
+                var raw = train.Gather(chunk.Select(i => (long)i).ToArray());
                 var images = raw.to(ScalarType.Byte).contiguous().data<byte>().ToArray();
                 var maps = PartsHead.Similarity(head.Distances(model.Backbone.FeatureMap(normalization.Apply(raw)))).contiguous();
                 var (mh, mw) = ((int)maps.shape[2], (int)maps.shape[3]);

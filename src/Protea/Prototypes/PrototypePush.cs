@@ -38,7 +38,7 @@ public static class PrototypePush
             {
                 using var scope = NewDisposeScope();
                 var n = Math.Min(batchSize, train.Count - start);
-                var x = normalization.Apply(train.Inputs.narrow(0, start, n));
+                var x = normalization.Apply(train.Slice(start, n));
                 var z = head.Features(model.Backbone.FeatureMap(x));                  // [n, D, h, w]
                 (h, w) = (z.shape[2], z.shape[3]);
                 var d = head.DistancesFromFeatures(z).flatten(2);                     // [n, P, hw]
@@ -106,6 +106,26 @@ public static class PrototypePush
         {
             foreach (var t in parts) t.Dispose();
             model.train(wasTraining);
+        }
+    }
+
+    /// <summary>As <see cref="MinDistances(Classifier, Tensor, InputNormalization, int)"/> over a data set held in memory or streamed (read a batch at a time).</summary>
+    public static Tensor MinDistances(Classifier model, Data.Dataset data, InputNormalization normalization, int batchSize = DefaultBatchSize)
+    {
+        if (!data.IsStreamed) return MinDistances(model, data.Inputs, normalization, batchSize);
+        var parts = new List<Tensor>();
+        try
+        {
+            for (long start = 0; start < data.Count; start += batchSize)
+            {
+                using var slice = data.Slice(start, Math.Min(batchSize, data.Count - start));
+                parts.Add(MinDistances(model, slice, normalization, batchSize));
+            }
+            return parts.Count == 0 ? MinDistances(model, zeros([0, .. data.ExampleShape], ScalarType.Byte), normalization, batchSize) : cat(parts, 0);
+        }
+        finally
+        {
+            foreach (var t in parts) t.Dispose();
         }
     }
 }

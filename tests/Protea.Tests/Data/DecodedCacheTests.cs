@@ -197,4 +197,126 @@ public sealed class DecodedCacheTests
         var again = Assert.Throws<ProteaException>(() => Load(root, dir.File("cache")));
         Assert.Contains(truncated, again.Message);
     }
+
+    [Fact]
+    public void Streamed_FirstPassFillsTheCache_IdenticalToOneBuiltUpFront()
+    {
+        using var dir = new TempDir();
+        var root = dir.File("data");
+        MakeFolder(root, perClass: 7);
+        using var decoded = ImageFolderReader.Load(root);
+        var (upFront, upFrontReports) = Load(root, dir.File("built"));
+        upFront.Dispose();
+        Assert.Equal("built", upFrontReports[0].CacheState);
+
+        var (streamed, reports) = Load(root, dir.File("filled"), budget: 1);
+        using (streamed)
+        {
+            var data = streamed.Train;
+            var file = reports[0].CacheFile!;
+            Assert.Equal("filling", reports[0].CacheState);
+            Assert.True(data.IsStreamed);
+            Assert.False(File.Exists(file)); // nothing valid-looking until every item is written
+            using var generator = new TorchSharp.torch.Generator(3);
+            var plan = new Protea.Training.Sampling.RandomBatchSampler().Epoch(data.Labels, 4, generator);
+            using (var source = new BatchSource(data, plan))
+                for (int b = 0; b < plan.Count; b++)
+                {
+                    using var scope = NewDisposeScope();
+                    var got = source.Batch(b);
+                    var expected = decoded.Train.Inputs.index_select(0, plan[b]);
+                    Assert.Equal(expected.data<byte>().ToArray(), got.data<byte>().ToArray());
+                    if (b < plan.Count - 1) Assert.False(File.Exists(file));
+                }
+            foreach (var p in plan) p.Dispose();
+            // The epoch read every item once: the cache is now the very file a build up front writes.
+            Assert.True(File.Exists(file));
+            Assert.Equal(File.ReadAllBytes(upFrontReports[0].CacheFile!), File.ReadAllBytes(file));
+            Assert.Empty(Directory.GetFiles(dir.File("filled"), "*.tmp-*"));
+            // Reads after the fill come from the file, the same pixels.
+            using var again = data.Gather([13L, 0L]);
+            using var index = tensor(new long[] { 13, 0 });
+            using var expectedAgain = decoded.Train.Inputs.index_select(0, index);
+            Assert.Equal(expectedAgain.data<byte>().ToArray(), again.data<byte>().ToArray());
+        }
+        var (next, nextReports) = Load(root, dir.File("filled"), budget: 1);
+        using (next) AssertSamePixels(decoded.Train, next.Train);
+        Assert.Equal("hit", nextReports[0].CacheState);
+    }
+
+    [Fact]
+    public void InterruptedFirstPass_LeavesNoValidCache()
+    {
+        using var dir = new TempDir();
+        var root = dir.File("data");
+        MakeFolder(root, perClass: 7);
+        var cacheDir = dir.File("cache");
+        var (first, reports) = Load(root, cacheDir, budget: 1);
+        var file = reports[0].CacheFile!;
+        using (first)
+        {
+            using var part = first.Train.Gather([0L, 1L, 2L, 9L]); // part of the first pass, then the run stops
+            Assert.False(File.Exists(file));
+            Assert.Single(Directory.GetFiles(cacheDir, "*.tmp-*"));
+
+            // A run started meanwhile (or after a kill) finds no cache: it fills its own.
+            var (second, secondReports) = Load(root, cacheDir, budget: 1);
+            using (second) Assert.Equal("filling", secondReports[0].CacheState);
+        }
+        // A temporary file of a process that no longer runs (killed mid-fill) is removed by the next fill.
+        var orphan = file + ".tmp-999999999-0123";
+        File.WriteAllBytes(orphan, new byte[4096]);
+        var (third, thirdReports) = Load(root, cacheDir, budget: 1);
+        using (third)
+        {
+            Assert.Equal("filling", thirdReports[0].CacheState);
+            Assert.False(File.Exists(orphan));
+        }
+        var (fourth, fourthReports) = Load(root, cacheDir, budget: 1);
+        using (fourth) Assert.NotEqual("hit", fourthReports[0].CacheState);
+    }
+
+    [Fact]
+    public void Abandon_DeletesTheTemporaryFile_AndNoCacheIsLeft()
+    {
+        using var dir = new TempDir();
+        var root = dir.File("data");
+        MakeFolder(root);
+        var files = ImageFolderReader.FindImages(root).Select(h => h.Path).ToList();
+        var (cache, state) = DecodedCache.OpenOrBegin(dir.File("cache"), root, files, 3, 6, 6);
+        Assert.Equal("filling", state);
+        var buffer = new byte[cache.ItemBytes];
+        cache.ReadItem(4, buffer);
+        using var expected = ImageDecoder.Decode(files[4], 3, 6, 6);
+        Assert.Equal(expected.data<byte>().ToArray(), buffer);
+        Assert.Single(Directory.GetFiles(dir.File("cache"), "*.tmp-*"));
+        cache.Abandon();
+        Assert.Empty(Directory.GetFiles(dir.File("cache")));
+        Assert.Throws<ObjectDisposedException>(() => cache.ReadItem(5, buffer));
+        var (built, builtState) = DecodedCache.OpenOrBuild(dir.File("cache"), root, files, 3, 6, 6, 2, skipBad: false);
+        Assert.Equal("built", builtState);
+        Assert.True(built.IsComplete);
+    }
+
+    [Fact]
+    public void CorruptImage_WhileFillingInTheFirstEpoch_NamesTheFile()
+    {
+        using var dir = new TempDir();
+        var root = dir.File("data");
+        MakeFolder(root);
+        var truncated = Path.Combine(root, "dog", "01.png");
+        File.WriteAllBytes(truncated, File.ReadAllBytes(truncated)[..^30]);
+        var (streamed, reports) = Load(root, dir.File("cache"), budget: 1);
+        using (streamed)
+        {
+            Assert.Equal("filling", reports[0].CacheState);
+            using var fine = streamed.Train.Gather([0L, 1L]);
+            var plan = new[] { tensor(new long[] { 2, 6, 3 }) }; // dog/01.png is item 6
+            using var source = new BatchSource(streamed.Train, plan);
+            var error = Assert.Throws<ProteaException>(() => source.Batch(0));
+            Assert.Contains(truncated, error.Message);
+            plan[0].Dispose();
+            Assert.False(File.Exists(reports[0].CacheFile));
+        }
+    }
 }

@@ -49,9 +49,12 @@ public sealed class StreamingTrainingTests
         foreach (var p in plan) p.Dispose();
     }
 
-    [Fact]
-    public void SeededTraining_StreamedEqualsInMemory_WithAugmentation()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SeededTraining_StreamedEqualsInMemory_WithAugmentation(bool streamedFirst)
     {
+        // streamedFirst: the streamed run meets no cache, so its first epoch decodes the images and fills the cache.
         using var dir = new TempDir();
         var root = MakeFolder(dir.File("data"));
         var options = new TrainOptions
@@ -61,7 +64,7 @@ public sealed class StreamingTrainingTests
         };
         float[] Train(long budget, out double[] losses)
         {
-            using var splits = Load(root, dir.File("cache"), budget);
+            using var splits = Load(root, dir.File(budget == 1 ? "cache-streamed" : "cache"), budget);
             Assert.Equal(budget == 1, splits.Train.IsStreamed);
             manual_seed(3);
             var result = new Trainer(options).Train(splits.Train, splits.Train);
@@ -69,8 +72,11 @@ public sealed class StreamingTrainingTests
             using var bundle = result.Bundle;
             return bundle.Model.parameters().SelectMany(p => p.detach().contiguous().data<float>().ToArray()).ToArray();
         }
-        var inMemory = Train(long.MaxValue, out var memoryLosses);
-        var streamed = Train(1, out var streamedLosses);
+        double[] memoryLosses = [], streamedLosses = [];
+        var streamed = streamedFirst ? Train(1, out streamedLosses) : [];
+        var inMemory = Train(long.MaxValue, out memoryLosses);
+        if (!streamedFirst) streamed = Train(1, out streamedLosses);
+        Assert.True(File.Exists(Directory.GetFiles(dir.File("cache-streamed"), "*.pxc").Single())); // filled by the first epoch
         Assert.Equal(memoryLosses, streamedLosses);
         Assert.Equal(inMemory, streamed);
     }

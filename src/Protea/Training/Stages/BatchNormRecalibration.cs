@@ -39,10 +39,17 @@ public sealed class BatchNormRecalibration(int batchSize) : IStage
     public bool Ran { get; private set; }
 
     public void AfterTraining(StageContext context) =>
-        Ran = Recalibrate(context.Model, context.Normalization, context.Train.Inputs, batchSize) > 0;
+        Ran = Recalibrate(context.Model, context.Normalization, context.Train, batchSize) > 0;
 
     /// <summary>Recalibrates <paramref name="model"/> in place on raw inputs; returns the number of layers reset.</summary>
-    public static int Recalibrate(Classifier model, InputNormalization normalization, Tensor inputs, int batchSize)
+    public static int Recalibrate(Classifier model, InputNormalization normalization, Tensor inputs, int batchSize) =>
+        Recalibrate(model, normalization, (int)inputs.shape[0], (start, size) => inputs.narrow(0, start, size), batchSize);
+
+    /// <summary>As <see cref="Recalibrate(Classifier, InputNormalization, Tensor, int)"/> over a data set held in memory or streamed (a batch read at a time).</summary>
+    public static int Recalibrate(Classifier model, InputNormalization normalization, Data.Dataset data, int batchSize) =>
+        data.IsStreamed ? Recalibrate(model, normalization, data.Count, data.Slice, batchSize) : Recalibrate(model, normalization, data.Inputs, batchSize);
+
+    private static int Recalibrate(Classifier model, InputNormalization normalization, int count, Func<long, long, Tensor> rows, int batchSize)
     {
         var norms = model.named_modules().Select(m => m.module).OfType<TorchSharp.Modules.BatchNorm>()
             .Where(norm => norm.parameters(recurse: false).Any(p => p.requires_grad)).ToList();
@@ -59,10 +66,10 @@ public sealed class BatchNormRecalibration(int batchSize) : IStage
             }
             using var _ = no_grad();
             long start = 0;
-            foreach (var size in Sampling.RandomBatchSampler.Sizes((int)inputs.shape[0], batchSize))
+            foreach (var size in Sampling.RandomBatchSampler.Sizes(count, batchSize))
             {
                 using var scope = NewDisposeScope();
-                model.forward(normalization.Apply(inputs.narrow(0, start, size)));
+                model.forward(normalization.Apply(rows(start, size)));
                 start += size;
             }
         }

@@ -70,7 +70,7 @@ public sealed class PrototypePushStage : IStage
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var pushed = PrototypePush.Push(context.Model, context.Train, context.Normalization);
-        min = PrototypePush.MinDistances(context.Model, context.Train.Inputs, context.Normalization);
+        min = PrototypePush.MinDistances(context.Model, context.Train, context.Normalization);
         pushSeconds += watch.Elapsed.TotalSeconds;
         if (!tune) return pushed;
         watch.Restart();
