@@ -166,7 +166,7 @@ internal static class BlockedTopK
         var width = 2 * TL.Count;
         var chunk = Math.Max(Step, ChunkBytes / (4 * Math.Max(1, d)) / Step * Step);
         var all = MemoryMarshal.Cast<byte, float>(items.bytes);
-        Span<float> scores = stackalloc float[width];
+        Span<float> scores = stackalloc float[Step * width];
         for (var c0 = i0; c0 < i1; c0 += chunk)
         {
             var c1 = Math.Min(i1, c0 + chunk);
@@ -216,15 +216,21 @@ internal static class BlockedTopK
             v = TL.Splat(Unsafe.Add(ref x5, t));
             a5 = TL.MultiplyAdd(lo, v, a5); b5 = TL.MultiplyAdd(hi, v, b5);
         }
+        // Stored before any comparison: a call (Offer) while the accumulators are live would make the JIT spill them in the loop.
+        ref var o = ref MemoryMarshal.GetReference(scores);
+        TL.Store(a0, ref o); TL.Store(b0, ref Unsafe.Add(ref o, w));
+        TL.Store(a1, ref Unsafe.Add(ref o, 2 * w)); TL.Store(b1, ref Unsafe.Add(ref o, 3 * w));
+        TL.Store(a2, ref Unsafe.Add(ref o, 4 * w)); TL.Store(b2, ref Unsafe.Add(ref o, 5 * w));
+        TL.Store(a3, ref Unsafe.Add(ref o, 6 * w)); TL.Store(b3, ref Unsafe.Add(ref o, 7 * w));
+        TL.Store(a4, ref Unsafe.Add(ref o, 8 * w)); TL.Store(b4, ref Unsafe.Add(ref o, 9 * w));
+        TL.Store(a5, ref Unsafe.Add(ref o, 10 * w)); TL.Store(b5, ref Unsafe.Add(ref o, 11 * w));
         ref var threshold = ref heaps.Thresholds[local];
-        var tlo = TL.Load(ref threshold);
-        var thi = TL.Load(ref Unsafe.Add(ref threshold, w));
-        if (TL.AnyGreater(a0, tlo) || TL.AnyGreater(b0, thi)) { Offer<TV, TL>(a0, b0, row, local, heaps, scores); Reload<TV, TL>(ref threshold, out tlo, out thi); }
-        if (TL.AnyGreater(a1, tlo) || TL.AnyGreater(b1, thi)) { Offer<TV, TL>(a1, b1, row + 1, local, heaps, scores); Reload<TV, TL>(ref threshold, out tlo, out thi); }
-        if (TL.AnyGreater(a2, tlo) || TL.AnyGreater(b2, thi)) { Offer<TV, TL>(a2, b2, row + 2, local, heaps, scores); Reload<TV, TL>(ref threshold, out tlo, out thi); }
-        if (TL.AnyGreater(a3, tlo) || TL.AnyGreater(b3, thi)) { Offer<TV, TL>(a3, b3, row + 3, local, heaps, scores); Reload<TV, TL>(ref threshold, out tlo, out thi); }
-        if (TL.AnyGreater(a4, tlo) || TL.AnyGreater(b4, thi)) { Offer<TV, TL>(a4, b4, row + 4, local, heaps, scores); Reload<TV, TL>(ref threshold, out tlo, out thi); }
-        if (TL.AnyGreater(a5, tlo) || TL.AnyGreater(b5, thi)) Offer<TV, TL>(a5, b5, row + 5, local, heaps, scores);
+        for (var r = 0; r < Step; r++)
+        {
+            ref var at = ref Unsafe.Add(ref o, r * 2 * w);
+            if (TL.AnyGreater(TL.Load(ref at), TL.Load(ref threshold)) || TL.AnyGreater(TL.Load(ref Unsafe.Add(ref at, w)), TL.Load(ref Unsafe.Add(ref threshold, w))))
+                Offer(scores.Slice(r * 2 * w, 2 * w), row + r, local, heaps);
+        }
     }
 
     /// <summary>One item row against one panel (the rows left after the steps of six).</summary>
@@ -240,25 +246,18 @@ internal static class BlockedTopK
             a = TL.MultiplyAdd(TL.Load(ref p), v, a);
             b = TL.MultiplyAdd(TL.Load(ref Unsafe.Add(ref p, w)), v, b);
         }
+        ref var o = ref MemoryMarshal.GetReference(scores);
+        TL.Store(a, ref o);
+        TL.Store(b, ref Unsafe.Add(ref o, w));
         ref var threshold = ref heaps.Thresholds[local];
         if (TL.AnyGreater(a, TL.Load(ref threshold)) || TL.AnyGreater(b, TL.Load(ref Unsafe.Add(ref threshold, w))))
-            Offer<TV, TL>(a, b, row, local, heaps, scores);
+            Offer(scores[..(2 * w)], row, local, heaps);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Reload<TV, TL>(ref float threshold, out TV lo, out TV hi) where TV : struct where TL : struct, ILanes<TV>
-    {
-        lo = TL.Load(ref threshold);
-        hi = TL.Load(ref Unsafe.Add(ref threshold, TL.Count));
-    }
-
-    /// <summary>The panel's similarities to item <paramref name="row"/>: each one above its query's threshold enters that query's heap.</summary>
+    /// <summary>A panel's similarities to item <paramref name="row"/>: each one above its query's threshold enters that query's heap.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Offer<TV, TL>(TV lo, TV hi, int row, int local, Heaps heaps, Span<float> scores)
-        where TV : struct where TL : struct, ILanes<TV>
+    private static void Offer(ReadOnlySpan<float> scores, int row, int local, Heaps heaps)
     {
-        TL.Store(lo, ref scores[0]);
-        TL.Store(hi, ref scores[TL.Count]);
         for (var lane = 0; lane < scores.Length; lane++)
             if (scores[lane] > heaps.Thresholds[local + lane]) heaps.Push(local + lane, scores[lane], row);
     }
