@@ -69,7 +69,7 @@ internal static class BlockedTopK
         // More item ranges when there are fewer panel groups than threads, and a few for load balance when k is
         // small (the merge then costs little); never ranges shorter than MinItemsPerRange.
         var wanted = groups < threads ? (threads + groups - 1) / groups : k <= 64 ? 2 : 1;
-        var ranges = Math.Clamp(wanted, 1, Math.Max(1, n / MinItemsPerRange));
+        var ranges = Math.Max(Math.Clamp(wanted, 1, Math.Max(1, n / MinItemsPerRange)), MinRanges(n, d));
         var units = new Heaps[groups * ranges];
         Parallel.For(0, units.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, u =>
         {
@@ -93,18 +93,19 @@ internal static class BlockedTopK
     {
         var n = (int)items.shape[0];
         var d = (int)items.shape[1];
-        var ranges = Math.Clamp(Math.Max(1, threads), 1, Math.Max(1, n / MinItemsPerRange));
+        var ranges = Math.Max(Math.Clamp(Math.Max(1, threads), 1, Math.Max(1, n / MinItemsPerRange)), MinRanges(n, d));
         var units = new Heaps[ranges];
         Parallel.For(0, ranges, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, r =>
         {
             int i0 = (int)((long)n * r / ranges), i1 = (int)((long)n * (r + 1) / ranges);
             var heaps = new Heaps(0, count, count, k);
-            var all = MemoryMarshal.Cast<byte, float>(items.bytes);
+            using var part = items.narrow(0, i0, i1 - i0);
+            var all = MemoryMarshal.Cast<byte, float>(part.bytes);
             var w = TL.Count;
             var vectors = d / (2 * w) * 2 * w;
             for (var i = i0; i < i1; i++)
             {
-                var x = all.Slice(i * d, d);
+                var x = all.Slice((i - i0) * d, d);
                 ref var x0 = ref MemoryMarshal.GetReference(x);
                 for (var q = 0; q < count; q++)
                 {
@@ -147,6 +148,9 @@ internal static class BlockedTopK
         }
     }
 
+    /// <summary>Item ranges needed so that each is under 1 GiB (a span over native memory holds under 2 GiB).</summary>
+    private static int MinRanges(int n, int d) => (int)Math.Ceiling((double)n * d * sizeof(float) / (1L << 30));
+
     /// <summary>
     /// Only items whose similarity is not a number (a NaN embedding) are never offered to a heap; they fill the
     /// remaining places, by ascending row, with a NaN similarity, as sorting would list them last.
@@ -165,7 +169,8 @@ internal static class BlockedTopK
     {
         var width = 2 * TL.Count;
         var chunk = Math.Max(Step, ChunkBytes / (4 * Math.Max(1, d)) / Step * Step);
-        var all = MemoryMarshal.Cast<byte, float>(items.bytes);
+        using var part = items.narrow(0, i0, i1 - i0);
+        var all = MemoryMarshal.Cast<byte, float>(part.bytes);
         Span<float> scores = stackalloc float[Step * width];
         for (var c0 = i0; c0 < i1; c0 += chunk)
         {
@@ -176,9 +181,9 @@ internal static class BlockedTopK
                 ref var panel = ref packed[(long)p * d * width];
                 var i = c0;
                 for (; i + Step <= c1; i += Step)
-                    Kernel6<TV, TL>(ref panel, all.Slice(i * d, Step * d), d, i, local, heaps, scores);
+                    Kernel6<TV, TL>(ref panel, all.Slice((i - i0) * d, Step * d), d, i, local, heaps, scores);
                 for (; i < c1; i++)
-                    Kernel1<TV, TL>(ref panel, all.Slice(i * d, d), d, i, local, heaps, scores);
+                    Kernel1<TV, TL>(ref panel, all.Slice((i - i0) * d, d), d, i, local, heaps, scores);
             }
         }
     }
