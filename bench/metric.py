@@ -3,7 +3,8 @@
 
 Runs the built CLI and Protea.Bench as whole processes, with Debian PyTorch as the reference in the
 same run. Sizes can be reduced when CPU time is short: METRIC_EPOCHS (default 4), METRIC_QUERIES
-(default 10000), METRIC_LIMIT (train on N images; default all 60,000). Usage: python3 bench/metric.py   (or: make bench-metric)
+(default 10000), METRIC_LIMIT (train on N images; default all 60,000), METRIC_REUSE=1 (reuse the models
+already trained in /tmp/protea-metric-runs: their metrics.json gives accuracy and wall time). Usage: python3 bench/metric.py   (or: make bench-metric)
 """
 import datetime, json, os, subprocess, sys, time
 
@@ -28,7 +29,24 @@ def run(cmd, env=None):
     return p.stdout, time.perf_counter() - start
 
 def last_json(text):
-    return json.loads([l for l in text.splitlines() if l.startswith("{")][-1])
+    """The last JSON object printed (one line, or pretty-printed from a line that is just '{')."""
+    lines = text.splitlines()
+    for i in reversed(range(len(lines))):
+        if lines[i].startswith("{"):
+            try:
+                return json.loads("\n".join(lines[i:]))
+            except json.JSONDecodeError:
+                continue
+    raise ValueError(f"no JSON object in: {text[-500:]}")
+
+def trained(cmd, folder):
+    """Runs a training command, or with METRIC_REUSE=1 reuses the run folder it already wrote (its metrics.json)."""
+    if os.environ.get("METRIC_REUSE") == "1" and os.path.exists(f"{folder}/metrics.json"):
+        log(f"reusing {folder}")
+        m = json.load(open(f"{folder}/metrics.json"))
+        return m, m["wall_seconds"]
+    out, wall = run(cmd)
+    return last_json(out), wall
 
 def cpu_line():
     info = open("/proc/cpuinfo").read()
@@ -83,16 +101,16 @@ def models():
     common = ["--data", "fashion-mnist", "--epochs", str(EPOCHS), "--threads", str(THREADS), "--json"] + (["--limit", LIMIT] if LIMIT else [])
 
     log(f"training the triplet+ce teacher ({EPOCHS} epochs)")
-    t_out, t_wall = run(CLI + ["train", "--objective", "triplet+ce", "--out", teacher] + common)
-    t_acc = last_json(t_out)["metrics"]["accuracy"]
+    t_out, t_wall = trained(CLI + ["train", "--objective", "triplet+ce", "--out", teacher] + common, teacher)
+    t_acc = t_out["metrics"]["accuracy"]
     log("index of the 60,000 training images, then Recall@K of the 10,000 test queries")
     _, index_wall = run(CLI + ["index", "--model", teacher, "--data", "fashion-mnist", "--out", f"{OUT}/triplet.index", "--threads", str(THREADS)])
     s_out, search_wall = run(CLI + ["search", "--index", f"{OUT}/triplet.index", "--data", "fashion-mnist", "--json", "--threads", str(THREADS)])
     retrieval = last_json(s_out)
 
     log("distilling a half-width student")
-    d_out, d_wall = run(CLI + ["distill", "--teacher", teacher, "--width", "0.5", "--out", student] + common)
-    d_acc = last_json(d_out)["metrics"]["accuracy"]
+    d_out, d_wall = trained(CLI + ["distill", "--teacher", teacher, "--width", "0.5", "--out", student] + common, student)
+    d_acc = d_out["metrics"]["accuracy"]
     log("inference speed, teacher vs student (ONNX Runtime, batch 1000 and 1), interleaved, best of 2 each")
     for model in (teacher, student):
         run(CLI + ["export", "--model", model, "--format", "onnx"])
