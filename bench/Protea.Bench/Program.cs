@@ -5,7 +5,7 @@ using Protea.Bench;
 //   gemm  --threads T                      fp32 GEMM GFLOP/s through libtorch (the practical ceiling)
 //   infer --model DIR --engine E --threads T   throughput at batch 1000 and latency at batch 1 on the test set
 //   profile --threads T                    where a training step of the reference cnn spends its time
-//   search --items N --dim D --queries Q --threads T   exact search (top 10) on random unit vectors
+//   search --items N --dim D --queries Q --threads T [--sweep false] [--bits 256]   exact search (top 10) on random unit vectors
 //   conv-layout --threads T                single convolutions channels-last vs NCHW (errors, times, guard decisions)
 //   kmeans --file X.f32 --dim D [--labels L.i64] --k K --iterations I --repeats R --threads T   semi-supervised k-means timing
 //   scale-decode --data DIR [--n N]   decode CPU time per image, one thread (bench/scale.py)
@@ -19,7 +19,8 @@ object result = command switch
     "infer" => InferenceBenchmark.Measure(Arg("--model", "runs/bench"), Arg("--engine", "onnx"), threads),
     "profile" => TrainingProfile.Measure(threads),
     "conv-layout" => ConvLayoutReport.Measure(threads),
-    "search" => SearchBenchmark.Measure(int.Parse(Arg("--items", "60000")), int.Parse(Arg("--dim", "128")), int.Parse(Arg("--queries", "10000")), threads),
+    "search" => SearchBenchmark.Measure(int.Parse(Arg("--items", "60000")), int.Parse(Arg("--dim", "128")), int.Parse(Arg("--queries", "10000")), threads,
+        Arg("--sweep", "true") == "true", int.Parse(Arg("--bits", "512"))),
     "kmeans" => KMeansBenchmark.Measure(Arg("--file", "x.f32"), int.Parse(Arg("--dim", "128")), args.Contains("--labels") ? Arg("--labels", "") : null,
         int.Parse(Arg("--k", "10")), int.Parse(Arg("--iterations", "20")), int.Parse(Arg("--repeats", "3")), threads),
     "scale-read" => ScaleRead.Measure(Arg("--data", ""), Arg("--cache-dir", "/tmp/protea-scale/cache"),

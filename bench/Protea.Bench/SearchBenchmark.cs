@@ -13,11 +13,12 @@ public static class SearchBenchmark
 {
     public sealed record SizePoint(int Items, int Dim, double OneQueryMs);
 
-    public sealed record Result(int Items, int Dim, int Queries, int Threads, double AllQueriesSeconds, double QueriesPerSecondAt1,
+    public sealed record Result(int Items, int Dim, int Queries, int Threads, int VectorBits, double AllQueriesSeconds, double QueriesPerSecondAt1,
         double QueriesPerSecondAt1000, IReadOnlyList<SizePoint> Sizes);
 
-    public static Result Measure(int items, int dim, int queries, int threads)
+    public static Result Measure(int items, int dim, int queries, int threads, bool sweep = true, int bits = 512)
     {
+        ExactSearch.MaxVectorBits = bits;
         set_num_threads(threads);
         var generator = new TorchSharp.torch.Generator(7);
         using var index = ExactSearch.Normalize(randn(items, dim, generator: generator));
@@ -31,7 +32,7 @@ public static class SearchBenchmark
             for (var i = 0; i < singles; i++) { using var row = q.narrow(0, i, 1); ExactSearch.TopK(index, row, 10); }
         });
         var sizes = new List<SizePoint>();
-        foreach (var (n, d) in new[] { (60_000, 128), (240_000, 128), (240_000, 512), (1_000_000, 128) })
+        foreach (var (n, d) in sweep ? new[] { (60_000, 128), (240_000, 128), (240_000, 512), (1_000_000, 128) } : [])
         {
             using var big = ExactSearch.Normalize(randn(n, d, generator: generator));
             using var query = ExactSearch.Normalize(randn(20, d, generator: generator));
@@ -39,7 +40,7 @@ public static class SearchBenchmark
             var t = Best(3, () => { for (var i = 0; i < 20; i++) { using var row = query.narrow(0, i, 1); ExactSearch.TopK(big, row, 10); } });
             sizes.Add(new SizePoint(n, d, 1000 * t / 20));
         }
-        return new Result(items, dim, queries, threads, all, singles / one, Math.Min(1000, queries) / thousand, sizes);
+        return new Result(items, dim, queries, threads, ExactSearch.VectorBits, all, singles / one, Math.Min(1000, queries) / thousand, sizes);
     }
 
     private static double Best(int repeats, Action action)
