@@ -10,7 +10,8 @@ import datetime, json, os, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.chdir(ROOT)
-CLI = ["dotnet", "src/Protea.Cli/bin/Release/net10.0/Protea.Cli.dll"]
+# METRIC_CLI: a copy of the built CLI, so the tree can be rebuilt while a long run goes on.
+CLI = ["dotnet", os.environ.get("METRIC_CLI", "src/Protea.Cli/bin/Release/net10.0/Protea.Cli.dll")]
 BENCH = ["dotnet", "bench/Protea.Bench/bin/Release/net10.0/Protea.Bench.dll"]
 OUT = "/tmp/protea-metric-runs"
 EPOCHS = int(os.environ.get("METRIC_EPOCHS", "4"))
