@@ -61,6 +61,7 @@ internal static class CliFlags
         ["warmup_epochs"] = "--warmup-epochs",
         ["push_cycles"] = "--push-cycles",
         ["last_layer_epochs"] = "--last-layer-epochs",
+        ["prototype_learning_rate_scale"] = "--prototype-lr-scale",
         ["limit"] = "--limit",
         ["seed"] = "--seed",
         ["threads"] = "--threads",

@@ -68,13 +68,14 @@ public static class TrainCommand
     };
     private static readonly Option<double?> Temperature = new("--temperature") { Description = "Temperature of supcon/simclr (default: 0.1 supcon, 0.5 simclr)" };
     private static readonly Option<int?> PrototypesPerClass = new("--prototypes-per-class") { Description = "Head parts: prototypes per class (default 10)" };
-    private static readonly Option<int?> PrototypeDim = new("--prototype-dim") { Description = "Head parts: channels D of the add-on and the 1x1xD prototypes (default 128)" };
+    private static readonly Option<int?> PrototypeDim = new("--prototype-dim") { Description = "Head parts: channels D of the add-on and the 1x1xD prototypes (default 32)" };
     private static readonly Option<double?> ClusterCost = new("--cluster-cost") { Description = "Head parts: cluster cost coefficient (default 0.8)" };
     private static readonly Option<double?> SeparationCost = new("--separation-cost") { Description = "Head parts: separation cost coefficient (default -0.08)" };
     private static readonly Option<double?> OrthogonalityCost = new("--orthogonality-cost") { Description = "Head parts: orthogonality of a class's prototypes (default 0 = off)" };
     private static readonly Option<double?> L1Last = new("--l1-last") { Description = "Head parts: L1 on the last layer's wrong-class connections (default 1e-4)" };
     private static readonly Option<int?> WarmupEpochs = new("--warmup-epochs") { Description = "Head parts: epochs with the backbone frozen (default: a quarter of the epochs with --init, else 0)" };
     private static readonly Option<int?> PushCycles = new("--push-cycles") { Description = "Head parts: pushes of the prototypes onto training patches, evenly spaced, the last after the final epoch (default 1)" };
+    private static readonly Option<double?> PrototypeLrScale = new("--prototype-lr-scale") { Description = "Head parts: the prototypes' learning rate as a multiple of the run's (default 0.1; no weight decay)" };
     private static readonly Option<int?> LastLayerEpochs = new("--last-layer-epochs") { Description = "Head parts: last-layer fine-tuning epochs after each push (default 20)" };
     private static readonly Option<double?> Margin = new("--margin") { Description = "Margin of triplet/triplet-semihard on squared distances of unit embeddings (default: 0.2)" };
     private static readonly Option<string?> Sampler = new("--sampler") { Description = "Batches: random | pk (P classes x K items each; the default for triplet objectives)" };
@@ -104,7 +105,7 @@ public static class TrainCommand
         {
             Data, Out, Recipe, Arch, Head, Stem, Width, Init, BackboneLrScale, Keep, BnRecalibrate, Epochs, BatchSize, Lr, Optimizer, Schedule, Warmup, WeightDecay, LabelSmoothing,
             Objective, Temperature, Margin, Sampler, ClassesPerBatch, ItemsPerClass, PrototypesPerClass, PrototypeDim, ClusterCost, SeparationCost, OrthogonalityCost, L1Last, WarmupEpochs,
-            PushCycles, LastLayerEpochs, CropPadding, Flip, Mixup, CutMix, Validation, Limit, Label, Id, Categorical, Classes, ImageSize, Channels, Seed, Threads, KeepIndex, Resume, Json,
+            PushCycles, PrototypeLrScale, LastLayerEpochs, CropPadding, Flip, Mixup, CutMix, Validation, Limit, Label, Id, Categorical, Classes, ImageSize, Channels, Seed, Threads, KeepIndex, Resume, Json,
         };
         var loading = new DataLoadFlags();
         loading.AddTo(command);
@@ -200,6 +201,7 @@ public static class TrainCommand
             L1Last = p.GetValue(L1Last) ?? d.L1Last,
             WarmupEpochs = p.GetValue(WarmupEpochs),
             PushCycles = p.GetValue(PushCycles) ?? d.PushCycles,
+            PrototypeLearningRateScale = p.GetValue(PrototypeLrScale) ?? d.PrototypeLearningRateScale,
             LastLayerEpochs = p.GetValue(LastLayerEpochs) ?? d.LastLayerEpochs,
         };
         return parts == d ? null : parts;

@@ -64,6 +64,9 @@ public sealed record HeadSpec(string Name, Consumes Consumes, Func<HeadContext, 
     /// <summary>Loss terms the head adds to the run's objectives (the parts head's cluster and separation costs); null: none.</summary>
     public Func<Protea.Training.TrainOptions, IReadOnlyList<Protea.Training.Objectives.IObjective>>? Objectives { get; init; }
 
+    /// <summary>Optimizer groups for the head's own parameters (the parts head's prototypes learn at their own rate), after the caller's groups; null: none.</summary>
+    public Func<Protea.Training.TrainOptions, IReadOnlyList<Protea.Training.ParameterGroup>>? ParameterGroups { get; init; }
+
     /// <summary>Learner stages the head brings (the parts head's warm-up, push and last layer); null: none.</summary>
     public Func<IReadOnlyList<Protea.Training.Stages.IStage>>? Stages { get; init; }
 

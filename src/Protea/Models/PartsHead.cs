@@ -27,6 +27,11 @@ public sealed class PartsHead : Head
         Emit = (g, head, input, output) => ((PartsHead)head).Emit(g, input, output),
         Describe = head => ((PartsHead)head).Describe(),
         Objectives = Protea.Training.Objectives.PartsCosts.For,
+        ParameterGroups = o => [new Protea.Training.ParameterGroup("head.prototype_vectors")
+        {
+            LearningRateScale = (o.Parts ?? new PartsOptions()).PrototypeLearningRateScale,
+            WeightDecay = 0,
+        }],
         Stages = () => [new Protea.Training.Stages.PartsWarmupStage(), new Protea.Training.Stages.PrototypePushStage()],
         SaveFiles = (head, dir) => ((PartsHead)head).Gallery?.Save(dir),
         LoadFiles = (head, dir) => ((PartsHead)head).LoadGallery(dir),

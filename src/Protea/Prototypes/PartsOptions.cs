@@ -8,8 +8,13 @@ public sealed record PartsOptions
 {
     public int PrototypesPerClass { get; init; } = 10;
 
-    /// <summary>D: the channels of the add-on's output, and so of every prototype.</summary>
-    public int PrototypeDim { get; init; } = 128;
+    /// <summary>
+    /// D: the channels of the add-on's output, and so of every prototype. 32, not the paper's 128: squared
+    /// distances grow with D, and at large distances the similarity log((d + 1) / (d + 1e-4)) is flat, so
+    /// cross-entropy barely reaches a backbone trained from scratch (Fashion-MNIST, reference cnn, 10,000
+    /// images, 3 epochs: 81.7 % before push with 32 against 79.8 % with 128).
+    /// </summary>
+    public int PrototypeDim { get; init; } = 32;
 
     /// <summary>Cluster cost coefficient (paper: 0.8).</summary>
     public double ClusterCost { get; init; } = 0.8;
@@ -33,6 +38,14 @@ public sealed record PartsOptions
     /// <summary>How many times the prototypes are pushed onto training patches, evenly spaced, the last after the final epoch.</summary>
     public int PushCycles { get; init; } = 1;
 
+    /// <summary>
+    /// The prototype vectors' learning rate as a multiple of the run's; they learn without weight decay, as
+    /// in the paper. Measured on Fashion-MNIST with the reference cnn (10,000 images, 3 epochs, OneCycle
+    /// SGD at 0.1, test accuracy before push): D = 128: 75.2 % at 10 against 79.8 % at 1; D = 32: 82.2 % at
+    /// 0.1 against 81.7 % at 1: slowly moving prototypes let the features settle around them.
+    /// </summary>
+    public double PrototypeLearningRateScale { get; init; } = 0.1;
+
     /// <summary>Epochs of last-layer fine-tuning after each push (on the frozen similarities).</summary>
     public int LastLayerEpochs { get; init; } = 20;
 
@@ -52,6 +65,8 @@ public sealed record PartsOptions
         if (L1Last < 0) throw new ProteaException($"last-layer L1 {L1Last} must not be negative", "l1_last");
         if (WarmupEpochs is { } w && (w < 0 || w > epochs)) throw new ProteaException($"{w} warm-up epochs: must be between 0 and the {epochs} epochs of the run", "warmup_epochs");
         if (PushCycles < 1 || PushCycles > epochs) throw new ProteaException($"{PushCycles} push cycles: must be between 1 and the {epochs} epochs of the run", "push_cycles");
+        if (!(PrototypeLearningRateScale >= 0 && double.IsFinite(PrototypeLearningRateScale)))
+            throw new ProteaException($"prototype learning-rate scale {PrototypeLearningRateScale} must be a non-negative number", "prototype_learning_rate_scale");
         if (LastLayerEpochs < 0) throw new ProteaException($"{LastLayerEpochs} last-layer epochs must not be negative", "last_layer_epochs");
     }
 }

@@ -119,7 +119,8 @@ public sealed class Trainer(TrainOptions options, IProgress<TrainingProgress>? p
         var model = context.Model;
         // The network as it trains (NCM trains with its cosine stand-in), for the validation scorer.
         var trainingDescription = description with { Head = model.Head.Kind };
-        var groups = ParameterGroup.Assign(model, FineTuning.Groups(o, ParameterGroups), o);
+        var headGroups = Registry.Heads.Get(description.Head).ParameterGroups?.Invoke(o) ?? [];
+        var groups = ParameterGroup.Assign(model, FineTuning.Groups(o, [.. ParameterGroups, .. headGroups]), o);
         if (groups.Count == 0)
             throw new ProteaException("every parameter of the model is frozen; there is nothing to train", "parameter_groups");
         // Objectives' own weights (contrastive projection heads): trained with the run, not part of the model.

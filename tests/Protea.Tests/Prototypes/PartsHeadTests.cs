@@ -3,6 +3,7 @@ using Protea.Data;
 using Protea.Models;
 using Protea.Prototypes;
 using Protea.Tests.Support;
+using Protea.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -112,6 +113,43 @@ public sealed class PartsHeadTests
         for (var k = 0; k < 3; k++)
             for (var j = 0; j < 6; j++)
                 Assert.Equal(j / 2 == k ? 1f : -0.5f, w[k, j].item<float>());
+    }
+
+    [Fact]
+    public void PrototypeVectors_TrainInTheHeadsOwnGroup_AtTheirScaleWithoutWeightDecay()
+    {
+        var o = new TrainOptions { LearningRate = 0.1, WeightDecay = 5e-4, Parts = new PartsOptions { PrototypeLearningRateScale = 3 } };
+        using var model = new Classifier(new ReferenceCnn(1), PartsHead.PerClass(128, 3, 8, 2));
+        var groups = ParameterGroup.Assign(model, Registry.Heads.Get(PartsHead.Name).ParameterGroups!(o), o);
+        var own = Assert.Single(groups, g => g.Parameters.Any(p => p.Name == "head.prototype_vectors"));
+        Assert.Equal(["head.prototype_vectors"], own.Parameters.Select(p => p.Name));
+        Assert.Equal((0.0, 3.0), (own.WeightDecay, own.LearningRateScale));
+        Assert.Contains(groups, g => g.Parameters.Any(p => p.Name == "head.last_layer.weight") && g.WeightDecay == 5e-4 && g.LearningRateScale == 1);
+
+        // Through the trainer: at scale 0 the prototypes keep their (seeded) start whatever the run's rate, while the rest learns.
+        Tensor Train(double lr, double scale, out Tensor lastLayer)
+        {
+            using var data = Shapes.Make(64, seed: 4);
+            var options = new TrainOptions
+            {
+                Architecture = "cnn", Head = PartsHead.Name, Epochs = 1, BatchSize = 32, LearningRate = lr, ValidationFraction = 0, Seed = 5, Threads = 2,
+                Parts = new PartsOptions { PrototypesPerClass = 2, PrototypeDim = 8, PrototypeLearningRateScale = scale },
+            };
+            manual_seed(5);
+            using var bundle = new Trainer(options) { Stages = [] }.Train(data, null).Bundle;
+            var head = (PartsHead)bundle.Model.Head;
+            lastLayer = head.LastLayerWeight.detach().clone();
+            return head.PrototypeVectors.detach().clone();
+        }
+        using var still1 = Train(0.05, 0, out var last1);
+        using var still2 = Train(0.1, 0, out var last2);
+        using var moved = Train(0.1, 1, out var last3);
+        using (last1) using (last2) using (last3)
+        {
+            Assert.True(still1.eq(still2).all().item<bool>(), "at scale 0 the prototypes must not move");
+            Assert.False(last1.eq(last2).all().item<bool>(), "the last layer must learn at the run's rate");
+        }
+        Assert.False(still2.eq(moved).all().item<bool>(), "at scale 1 the prototypes must learn");
     }
 
     [Fact]
