@@ -17,7 +17,9 @@ public static class ServeCommand
     private static readonly Option<string> MaxUpload = new("--max-upload") { Description = "Largest upload per request, all files together (e.g. 5MB, 512KB)", DefaultValueFactory = _ => "5MB" };
     private static readonly Option<int> MaxFiles = new("--max-files") { Description = "Most files per request", DefaultValueFactory = _ => WebOptions.DefaultMaxFiles };
     private static readonly Option<int> Top = new("--top") { Description = "Classes listed per prediction", DefaultValueFactory = _ => 3 };
-    private static readonly Option<int> Threads = new("--threads") { Description = "CPU threads for inference", DefaultValueFactory = _ => Environment.ProcessorCount };
+    // Half the cores by default: the other half reads, decodes and answers requests while a batch runs
+    // (on 2 cores, ONNX at 1 thread measured p95 29 ms under 50 clients, at 2 threads 33 ms: bench/results/web.md).
+    private static readonly Option<int> Threads = new("--threads") { Description = "CPU threads for inference (default: half the cores)", DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount / 2) };
 
     public static Command Create(CliConsole console)
     {
