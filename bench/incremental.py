@@ -124,12 +124,13 @@ INVESTIGATION = [
     "- teen is slightly below ncm here: calibrating towards old prototypes helps few-shot classes, not classes with 200 items.",
     "- protoaug learnt almost nothing new in that reduced run (last new 4.0 %): with 400 new items per step it took about 25 "
     "optimiser steps per task, in which the old-class feature-sampling loss (weight 10, PASS's) and feature distillation (weight 10) "
-    "outweigh cross-entropy on the new data; PASS itself trains 100 epochs per task.",
+    "outweigh cross-entropy on the new data; PASS itself trains 100 epochs per task. At full size (12,000 new items per step, "
+    "750 steps per task) it learns new classes (see the table above); on digits (about 270 new items per step) it is under-trained again.",
     "- lwf is at the finetune floor (old accuracy 0.0 at the last step): logit distillation without memory does not hold old "
     "classes when each task has only 2 classes.",
 ]
 
-def shape_notes(cil):
+def shape_notes(cil, memory_holds_all):
     """The issue's expected shape, checked against this run, with the finetune floor it implies."""
     by = {r["method"]: r for r in cil}
     notes = []
@@ -147,7 +148,8 @@ def shape_notes(cil):
                 notes.append(f"- {m} - finetune: {gap:+.1f} points of average incremental accuracy (target: >= +40).")
     if "icarl" in by and "joint" in by:
         gap = 100 * (by["icarl"]["average_incremental_accuracy"] - by["joint"]["average_incremental_accuracy"])
-        notes.append(f"- icarl - joint: {gap:+.1f} points (target: within 10; with 200 items per class the 2,000-exemplar memory holds every item seen).")
+        notes.append(f"- icarl - joint: {gap:+.1f} points (target: within 10" + ("; at this size the 2,000-exemplar memory holds every item seen)." if memory_holds_all else
+                     "; the 2,000-exemplar memory keeps 2000/seen exemplars per class, a small share of the items seen)."))
     return notes
 
 def main():
@@ -165,8 +167,8 @@ def main():
     folder_cmd = ["incremental", "--data", digits, "--tasks", "5", "--compare", METHODS, "--out", f"{OUT}/digits",
                   "--per-class", "0", "--test-per-class", "0", "--epochs", FOLDER_EPOCHS, "--threads", THREADS, "--json"]
     folder, folder_wall = incremental(folder_cmd, f"{OUT}/digits")
-    for folder in (f"{OUT}/model7", f"{OUT}/sneaker5"):
-        shutil.rmtree(folder, ignore_errors=True)
+    for stale in (f"{OUT}/model7", f"{OUT}/sneaker5"):
+        shutil.rmtree(stale, ignore_errors=True)
 
     # learn-class: a 7-class ncm model (T-shirt..Sandal and Shirt: 0-6), then Sneaker (7) from 5 images.
     model = f"{OUT}/model7"
@@ -175,12 +177,15 @@ def main():
     write_pngs(f"{OUT}/sneaker5", 7, 5)
     learn = []
     for method in ("ncm", "teen", "icarl"):
-        copy = f"{OUT}/model7-{method}"
-        shutil.rmtree(copy, ignore_errors=True)
-        shutil.copytree(model, copy)
         extra = ["--old-data", "fashion-mnist", "--memory", "2000"] if method == "icarl" else []
-        out, seconds = run(["learn-class", "--model", copy, "--data", f"{OUT}/sneaker5", "--name", "Sneaker", "--method", method,
-                            "--test", "fashion-mnist", "--threads", THREADS, "--json"] + extra)
+        # Timed alone; then again on a fresh copy with --test, which also loads and predicts the 10,000 test items, to count moves.
+        timed_copy, counted_copy = f"{OUT}/model7-{method}", f"{OUT}/model7-{method}-test"
+        for copy in (timed_copy, counted_copy):
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(model, copy)
+        args = ["learn-class", "--data", f"{OUT}/sneaker5", "--name", "Sneaker", "--method", method, "--threads", THREADS, "--json"] + extra
+        _, seconds = run(args + ["--model", timed_copy])
+        out, _ = run(args + ["--model", counted_copy, "--test", "fashion-mnist"])
         learn.append((method, seconds, json.loads(out)))
     by = {r["method"]: r for r in cil}
     ratio = by["joint"]["seconds"] / by["ncm"]["seconds"] if "joint" in by and "ncm" in by else None
@@ -195,15 +200,16 @@ def main():
         "Seconds are each method's own (learning, not evaluation) inside one process; only ratios within one run mean anything on this noisy machine.", "",
         "## Fashion-MNIST, 5 tasks x 2 classes (B0-Inc2), reference cnn", "",
         f"`protea {' '.join(cil_cmd)}` ({cil_wall:.0f} s wall)", "", table(cil), "",
-        "Expected shape (issue 18) against this run:", "", *shape_notes(cil), "",
+        "Expected shape (issue 18) against this run:", "", *shape_notes(cil, PER_CLASS != "0" and int(PER_CLASS) * 10 <= 2000), "",
         *INVESTIGATION, "",
         "## FSCIL: base 6 classes, then 4 steps of 1 class x 5 shots", "",
         f"`protea {' '.join(fscil_cmd)}` ({fscil_wall:.0f} s wall)", "", table(fscil, fscil=True), "",
         "## Image folder: scikit-learn digits (8x8 PNG class folders), 5 tasks x 2 classes, reference cnn", "",
         f"`protea {' '.join(folder_cmd)}` ({folder_wall:.0f} s wall)", "", table(folder), "",
-        "Expected shape (issue 18) against this run:", "", *shape_notes(folder), "",
+        "Expected shape (issue 18) against this run:", "", *shape_notes(folder, True), "",
         "## learn-class with 5 images (whole command, 7-class ncm model, adding Sneaker)", "",
-        "`--test fashion-mnist` counts the old test items whose prediction moved (10,000 test items, 3,000 of them of the 3 classes the model does not know).", "",
+        "Seconds: the command alone. Moved: a second run on a fresh copy with `--test fashion-mnist`, which counts the test items whose "
+        "prediction moved (10,000 test items, 3,000 of them of the 3 classes the model does not know, Sneaker's 1,000 among them).", "",
         "| method | seconds (whole process) | classes | test items moved (to the new class) |", "|---|---:|---:|---:|",
     ]
     for method, seconds, r in learn:
