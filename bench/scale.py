@@ -148,8 +148,8 @@ def main():
         f"Command: `make bench-scale` (bench/scale.py; SCALE_N={N}, SCALE_SIZES={','.join(map(str, SIZES))}, SCALE_SIDE={SIDE}, TRAIN_N={TRAIN_N})  ",
         f"Date: {started:%Y-%m-%d %H:%M}  ",
         f"CPU: {cpu} ({isa}); {os.cpu_count()} cores, shared with other jobs: load average {load_start:.0f} at the start, "
-        f"{load_mid:.0f} after the first section. **Load above 4**: wall times are noisy and slow; Protea and PyTorch "
-        "were run interleaved (best of 2 rounds each) so their ratio is from the same conditions; the CPU time per "
+        f"{load_mid:.0f} after the first section." + (" **Load above 4**: wall times are noisy and slow." if max(load_start, load_mid) > 4 else "")
+        + " Protea and PyTorch were run interleaved (best of 2 rounds each) so their ratio is from the same conditions; the CPU time per "
         "image is the load-robust comparison of the decoders.",
         "",
         f"Data: {N:,} generated 96x96 RGB JPEGs ({decoded_mb:,.0f} MB decoded) under /tmp/protea-scale"
