@@ -188,9 +188,13 @@ def write(rows):
         lines.append(f"| {r['set']} | {r['arch']} | {r['recipe']} | {100 * r['accuracy']:.1f} % | {r['accuracy'] / r['chance']:.1f} | "
                      f"{r['epochs']} | {r['batch']} | {r['lr']:.4g} | {r['wall']:.0f} | {note} |")
     auto = [r for r in rows if r["recipe"] == "auto"]
-    learns = [r for r in auto if "accuracy" in r and r["accuracy"] >= 3 * r["chance"]]
+    # The criterion is for the image backbones; a 2-class table cannot reach 3x chance (at most 2x).
+    images = [r for r in auto if r["arch"] in ("cnn", "resnet18")]
+    learns = [r for r in images if "accuracy" in r and r["accuracy"] >= 3 * r["chance"]]
+    tables = [r for r in auto if r["arch"] not in ("cnn", "resnet18") and "accuracy" in r]
     lines += ["", "## Targets (auto recipe)", "",
-              f"- learns (>= 3x chance): {len(learns)} of {len(auto)} runs",
+              f"- cnn and resnet18 runs that learn (>= 3x chance): {len(learns)} of {len(images)}",
+              "- tables (mlp): " + ", ".join(f"{r['set']} {100 * r['accuracy']:.1f} %" for r in tables),
               f"- diverged (error or non-finite loss): {sum(1 for r in auto if 'error' in r or r.get('diverged'))}; restarted: {sum(1 for r in auto if r.get('restarted'))}"]
     for s in sorted({r["set"] for r in auto}):
         by = {r["arch"]: r for r in auto if r["set"] == s and "accuracy" in r}
