@@ -133,13 +133,8 @@ public sealed class DecodedCache
     {
         var path = FileFor(cacheDirectory, splitRoot, channels, height, width);
         var key = IndexHash(files, channels, height, width);
-        string state = "built";
-        if (File.Exists(path))
-        {
-            var opened = TryOpen(path, key, files.Count, channels, height, width, out var why);
-            if (opened is not null) return (opened, "hit");
-            state = $"rebuilt ({why})";
-        }
+        if (OpenExisting(path, key, files.Count, channels, height, width, out var why) is { } opened) return (opened, "hit");
+        var state = why is null ? "built" : $"rebuilt ({why})";
         Build(path, key, splitRoot, files, channels, height, width, workers, skipBad, progress);
         var built = TryOpen(path, key, files.Count, channels, height, width, out var problem)
             ?? throw new IOException($"{path}: the decoded cache just written does not read back ({problem})");
@@ -157,13 +152,8 @@ public sealed class DecodedCache
     {
         var path = FileFor(cacheDirectory, splitRoot, channels, height, width);
         var key = IndexHash(files, channels, height, width);
-        string state = "filling";
-        if (File.Exists(path))
-        {
-            var opened = TryOpen(path, key, files.Count, channels, height, width, out var why);
-            if (opened is not null) return (opened, "hit");
-            state = $"filling ({why})";
-        }
+        if (OpenExisting(path, key, files.Count, channels, height, width, out var why) is { } opened) return (opened, "hit");
+        var state = why is null ? "filling" : $"filling ({why})";
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
         RemoveStaleTemporaries(path);
         var temp = TemporaryFor(path);
@@ -241,6 +231,13 @@ public sealed class DecodedCache
             complete = true;
             Unfinished.TryRemove(this, out _);
         }
+    }
+
+    /// <summary>The cache at <paramref name="path"/> when there is one, current and sound; else null, with why it was not used (null: there was none).</summary>
+    private static DecodedCache? OpenExisting(string path, byte[] key, int count, int channels, int height, int width, out string? why)
+    {
+        why = null;
+        return File.Exists(path) ? TryOpen(path, key, count, channels, height, width, out why) : null;
     }
 
     /// <summary>The cache at <paramref name="path"/> when it is sound and matches; else null and why not.</summary>
