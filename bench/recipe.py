@@ -171,10 +171,13 @@ def write(rows):
         "# Small-data suite (issue 23): the auto recipe vs the old defaults",
         "",
         f"Command: `make bench-recipe` (`bench/recipe.py`), {datetime.date.today()}, CPU: {cpu_model()}, {THREADS} threads,",
-        f"a machine shared with other jobs (times are indicative only). Reduced settings: auto-recipe image runs capped at",
-        f"{EPOCHS} epochs (`--epochs {EPOCHS}`; the recipe itself asks for about 1,000 optimiser steps, i.e. up to 63 epochs on 500",
-        f"images), {TEST} Fashion-MNIST test images per set. 'auto' = nothing but `--data` and `--arch` (+ `--stem small` for resnet18,",
-        "+ the epoch cap); 'old' = `--recipe quick` (the former default for every data set: 4 epochs, batch 128, lr 0.1, OneCycle, flips).",
+        "a machine shared with other jobs (times are indicative only). "
+        + (f"Reduced settings: auto-recipe image runs capped at {EPOCHS} epochs (`--epochs {EPOCHS}`; the recipe itself asks for "
+           "about 1,000 optimiser steps, i.e. up to 63 epochs on 500 images)." if EPOCHS > 0 else
+           "Auto-recipe runs uncapped (`RECIPE_EPOCHS=0`): the epochs are the recipe's own choice."),
+        f"{TEST} Fashion-MNIST test images per set. 'auto' = nothing but `--data` and `--arch` (+ `--stem small` for resnet18"
+        + (", + the epoch cap" if EPOCHS > 0 else "") + "); 'old' = `--recipe quick` (the former default for every data set: "
+        "4 epochs, batch 128, lr 0.1, OneCycle, flips).",
         "Each set has its own test split (not used for training; monitored, never steering); accuracy is on it.",
         "",
         "| data set | arch | recipe | test accuracy | x chance | epochs | batch | peak lr | time (s) | note |",
