@@ -186,7 +186,8 @@ def rerun_first_pass():
     text = swap(r"^- Decode CPU time per 96x96 JPEG.*$", cpu_line, text)
     note = (f"First-pass rows (epoch 1 and epochs 2-3 of the streamed run, SkiaSharp, PyTorch, and their bullets, the decode CPU times) rerun {started:%Y-%m-%d %H:%M} with "
             f"`SCALE_ONLY=first-pass SCALE_ROUNDS={ROUNDS} bench/scale.py` (N={N}): load average {load_start:.1f} at the start, "
-            f"{load_end:.1f} at the end.  ")
+            f"{load_end:.1f} at the end." + (" **Load above 4**: wall times are noisy; the median of the interleaved rounds and the "
+            "CPU-time ratio are the fairer figures." if max(load_start, load_end) > 4 else "") + "  ")
     text = swap(r"^(First-pass rows .*\n)?(?=Data: )", note + "\n\n", text) if not re.search(r"^First-pass rows ", text, flags=re.M) \
         else swap(r"^First-pass rows .*$", note, text)
     with open(OUT, "w") as f:
