@@ -6,11 +6,13 @@ namespace Protea.Bench;
 
 /// <summary>
 /// Decode cost per image on one thread, as CPU time (steady under load, unlike wall time): the whole
-/// <see cref="ImageDecoder.DecodeInto(string, int, int, int, Span{byte})"/>, Skia's decode alone, and the header probe.
+/// <see cref="ImageDecoder.DecodeInto(string, int, int, int, Span{byte})"/> (libjpeg-turbo when installed), SkiaSharp's
+/// decode alone, libturbojpeg's alone (reading the file included), and the header probe.
 /// </summary>
 public static class ScaleDecode
 {
-    public sealed record Result(int Images, double DecodeCpuMicros, double SkiaOnlyCpuMicros, double SkiaIntoBufferCpuMicros, double ProbeCpuMicros);
+    public sealed record Result(int Images, bool TurboJpeg, double DecodeCpuMicros, double SkiaOnlyCpuMicros, double SkiaIntoBufferCpuMicros,
+        double? TurboIntoBufferCpuMicros, double ProbeCpuMicros);
 
     public static Result Measure(string data, int n)
     {
@@ -45,8 +47,16 @@ public static class ScaleDecode
             codec.GetPixels(info, pin.AddrOfPinnedObject());
         });
         pin.Free();
+        var turbo = TurboJpeg.IsAvailable
+            ? Cpu(f =>
+            {
+                var bytes = File.ReadAllBytes(f);
+                if (!TurboJpeg.TryReadHeader(bytes, out int w, out int h) || !TurboJpeg.TryDecodeRgba(bytes, w, h, rgba))
+                    throw new InvalidOperationException($"{f}: libturbojpeg refused it");
+            })
+            : (double?)null;
         var probe = Cpu(f => ImageDecoder.Probe(f));
         decode = Math.Min(decode, Cpu(Decode)); // again last, so the order of the rounds cannot favour one
-        return new Result(files.Count, decode, skia, skiaBuffer, probe);
+        return new Result(files.Count, ImageDecoder.UseTurboJpeg, decode, skia, skiaBuffer, turbo, probe);
     }
 }

@@ -10,7 +10,10 @@ public sealed record ImageHeader(string Path, int Width, int Height, bool IsGray
 /// <summary>
 /// Decodes PNG/JPEG (also WebP, BMP, GIF) files, byte arrays or streams with SkiaSharp into uint8
 /// [C, H, W], resizing and converting to the requested channel count. The content decides what it is,
-/// not a file extension; a path and its bytes decode to the same pixels.
+/// not a file extension; a path and its bytes decode to the same pixels. JPEGs (files named .jpg/.jpeg,
+/// uploads by content) are decoded by the system's SIMD libjpeg-turbo (<see cref="TurboJpeg"/>) when it
+/// is installed, about twice as fast as SkiaSharp's own; SkiaSharp still resizes them, and decodes
+/// those libjpeg-turbo does not take (CMYK, damaged files: their errors read as before).
 /// </summary>
 public static class ImageDecoder
 {
@@ -112,6 +115,9 @@ public static class ImageDecoder
     public static void DecodeInto(string path, int channels, int height, int width, Span<byte> destination)
     {
         CheckChannels(channels);
+        if (UseTurboJpeg && JpegExtensions.Contains(System.IO.Path.GetExtension(path)) && ReadSmallFile(path) is { } encoded
+            && TryDecodeJpeg(encoded.Span, path, channels, height, width, destination))
+            return;
         using var codec = SKCodec.Create(path, out _);
         if (codec is null && !File.Exists(path))
             throw new ProteaException($"{path}: no such file");
@@ -124,9 +130,73 @@ public static class ImageDecoder
         CheckChannels(channels);
         if (encoded.IsEmpty)
             throw new ProteaException($"{name}: empty; expected a PNG or JPEG image");
+        if (UseTurboJpeg && TryDecodeJpeg(encoded, name, channels, height, width, destination))
+            return;
         using var data = SKData.CreateCopy(encoded);
         using var codec = SKCodec.Create(data);
         DecodeInto(codec, name, channels, height, width, destination);
+    }
+
+    private static readonly HashSet<string> JpegExtensions = new([".jpg", ".jpeg", ".jpe", ".jfif"], StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// False where JPEGs are decoded with SkiaSharp: libturbojpeg is missing, the environment says
+    /// <c>PROTEA_JPEG_DECODER=skia</c>, or a test forced it with <see cref="ForceSkia"/>.
+    /// </summary>
+    public static bool UseTurboJpeg => !SkiaByEnvironment && !ForceSkia.Value && TurboJpeg.IsAvailable;
+
+    private static readonly bool SkiaByEnvironment =
+        string.Equals(Environment.GetEnvironmentVariable("PROTEA_JPEG_DECODER"), "skia", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Set to true to decode JPEGs with SkiaSharp in this async flow (tests compare the two decoders).</summary>
+    internal static readonly AsyncLocal<bool> ForceSkia = new();
+
+    /// <summary>
+    /// A JPEG (by content) decoded by libturbojpeg at its own size into this thread's RGBA buffer, then
+    /// resized and split into planes as SkiaSharp's pixels would be. False, having written nothing the
+    /// caller relies on, for anything libturbojpeg does not take (not a JPEG, CMYK, damaged or truncated):
+    /// the SkiaSharp path then decodes it or reports it as it always has.
+    /// </summary>
+    private static bool TryDecodeJpeg(ReadOnlySpan<byte> encoded, string path, int channels, int height, int width, Span<byte> destination)
+    {
+        if (!TurboJpeg.TryReadHeader(encoded, out int sourceWidth, out int sourceHeight))
+            return false;
+        var sourceInfo = new SKImageInfo(sourceWidth, sourceHeight, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var decodedBuffer = PixelBuffer(0, sourceInfo.BytesSize);
+        using var decodedHandle = decodedBuffer is null ? new SKBitmap(sourceInfo) : null;
+        var decoded = decodedBuffer is null ? decodedHandle!.GetPixelSpan() : decodedBuffer.AsSpan(0, sourceInfo.BytesSize);
+        if (!TurboJpeg.TryDecodeRgba(encoded, sourceWidth, sourceHeight, decoded))
+            return false;
+        var decodedPixels = decodedHandle?.GetPixels() ?? Marshal.UnsafeAddrOfPinnedArrayElement(decodedBuffer!, 0);
+        FromRgba(sourceInfo, decodedPixels, decoded, path, channels, height, width, destination);
+        return true;
+    }
+
+    /// <summary>
+    /// A file's bytes, in this thread's reused buffer when it is small; null when it cannot be read (the
+    /// SkiaSharp path then reports it with today's message).
+    /// </summary>
+    private static ReadOnlyMemory<byte>? ReadSmallFile(string path)
+    {
+        try
+        {
+            using var handle = File.OpenHandle(path);
+            long length = RandomAccess.GetLength(handle);
+            if (length < 4 || length > int.MaxValue) return null;
+            var buffer = PixelBuffer(2, (int)length) ?? GC.AllocateUninitializedArray<byte>((int)length);
+            int read = 0;
+            while (read < length)
+            {
+                int n = RandomAccess.Read(handle, buffer.AsSpan(read, (int)length - read), read);
+                if (n == 0) break;
+                read += n;
+            }
+            return buffer.AsMemory(0, read);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private static void CheckChannels(int channels)
@@ -163,19 +233,7 @@ public static class ImageDecoder
                 throw new ProteaException($"{path}: truncated image (the file ends before the last pixel row)");
             if (result != SKCodecResult.Success)
                 throw new ProteaException($"{path}: not a PNG or JPEG image (cannot decode: {result})");
-            if (sourceInfo.Width == width && sourceInfo.Height == height)
-            {
-                CopyPlanes(decodedBuffer ?? decodedHandle!.GetPixelSpan(), channels, width * height, destination);
-                return;
-            }
-            var targetInfo = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-            var resizedBuffer = PixelBuffer(1, targetInfo.BytesSize);
-            using var resizedHandle = resizedBuffer is null ? new SKBitmap(targetInfo) : null;
-            using var source = new SKPixmap(sourceInfo, decodedPixels);
-            using var target = new SKPixmap(targetInfo, resizedHandle?.GetPixels() ?? Marshal.UnsafeAddrOfPinnedArrayElement(resizedBuffer!, 0));
-            if (!source.ScalePixels(target, SamplingFor(sourceInfo.Width, sourceInfo.Height, width, height)))
-                throw new InvalidOperationException($"{path}: SkiaSharp could not resize {sourceInfo.Width}x{sourceInfo.Height} to {width}x{height}");
-            CopyPlanes(resizedBuffer ?? resizedHandle!.GetPixelSpan(), channels, width * height, destination);
+            FromRgba(sourceInfo, decodedPixels, decodedBuffer ?? decodedHandle!.GetPixelSpan(), path, channels, height, width, destination);
         }
         finally
         {
@@ -183,16 +241,38 @@ public static class ImageDecoder
         }
     }
 
+    /// <summary>
+    /// Decoded RGBA pixels (<paramref name="decodedPixels"/> is their address, <paramref name="decoded"/> the
+    /// same memory) resized to width x height when they differ, then split into channel planes.
+    /// </summary>
+    private static void FromRgba(SKImageInfo sourceInfo, IntPtr decodedPixels, ReadOnlySpan<byte> decoded, string path,
+        int channels, int height, int width, Span<byte> destination)
+    {
+        if (sourceInfo.Width == width && sourceInfo.Height == height)
+        {
+            CopyPlanes(decoded, channels, width * height, destination);
+            return;
+        }
+        var targetInfo = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var resizedBuffer = PixelBuffer(1, targetInfo.BytesSize);
+        using var resizedHandle = resizedBuffer is null ? new SKBitmap(targetInfo) : null;
+        using var source = new SKPixmap(sourceInfo, decodedPixels);
+        using var target = new SKPixmap(targetInfo, resizedHandle?.GetPixels() ?? Marshal.UnsafeAddrOfPinnedArrayElement(resizedBuffer!, 0));
+        if (!source.ScalePixels(target, SamplingFor(sourceInfo.Width, sourceInfo.Height, width, height)))
+            throw new InvalidOperationException($"{path}: SkiaSharp could not resize {sourceInfo.Width}x{sourceInfo.Height} to {width}x{height}");
+        CopyPlanes(resizedBuffer ?? resizedHandle!.GetPixelSpan(), channels, width * height, destination);
+    }
+
     /// <summary>Largest RGBA image a thread keeps a decoding buffer for (1 megapixel); larger ones get a bitmap each.</summary>
     private const int ReusedBufferBytes = 4 << 20;
 
     [ThreadStatic] private static byte[]?[]? pixelBuffers;
 
-    /// <summary>This thread's pinned buffer <paramref name="slot"/> (0: decoded, 1: resized) of at least <paramref name="bytes"/>, or null when too large to keep.</summary>
+    /// <summary>This thread's pinned buffer <paramref name="slot"/> (0: decoded, 1: resized, 2: a file's bytes) of at least <paramref name="bytes"/>, or null when too large to keep.</summary>
     private static byte[]? PixelBuffer(int slot, int bytes)
     {
         if (bytes > ReusedBufferBytes) return null;
-        var buffers = pixelBuffers ??= new byte[]?[2];
+        var buffers = pixelBuffers ??= new byte[]?[3];
         if (buffers[slot] is not { } buffer || buffer.Length < bytes)
             buffers[slot] = buffer = GC.AllocateUninitializedArray<byte>(Math.Max(bytes, 64 << 10), pinned: true);
         return buffer;
