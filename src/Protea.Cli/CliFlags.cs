@@ -102,6 +102,7 @@ internal static class CliFlags
         ["name"] = "--name",
         ["shrinkage"] = "--shrinkage",
         ["k_criterion"] = "--k-criterion",
+        ["k_tolerance"] = "--k-tolerance",
         ["hide_labels_of"] = "--hide-labels-of",
         ["labelled_fraction"] = "--labelled-fraction",
         ["truth"] = "--truth",

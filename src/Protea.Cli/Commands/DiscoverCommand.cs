@@ -28,6 +28,7 @@ public static class DiscoverCommand
     private static readonly Option<int?> KMin = new("--k-min") { Description = "Smallest k tried by --k auto (default: the number of known classes)" };
     private static readonly Option<int?> KMax = new("--k-max") { Description = "Largest k tried by --k auto (default: max(2 × known, known + 10))" };
     private static readonly Option<string> KCriterion = new("--k-criterion") { Description = "How --k auto scores a k: labelled (clustering accuracy on the labelled items, as the GCD paper) | silhouette", DefaultValueFactory = _ => KEstimator.Labelled };
+    private static readonly Option<double> KTolerance = new("--k-tolerance") { Description = $"With --k-criterion labelled: a k whose labelled accuracy and silhouette are within this of the best ties with it, and the largest tie wins (labelled accuracy cannot see unlabelled groups merged or split); 0 = the GCD paper's argmax", DefaultValueFactory = _ => KEstimator.DefaultTolerance };
     private static readonly Option<string?> KnownClasses = new("--known-classes") { Description = "The known classes (0-4 or names); items of the others count as unlabelled, their labels kept as ground truth" };
     private static readonly Option<string?> Hide = new("--hide-labels-of") { Description = "Classes whose labels are hidden (treated as new; their labels are the ground truth), for benchmarks" };
     private static readonly Option<double> Fraction = new("--labelled-fraction") { Description = "Seeded share of the known classes' items that keep their label (the GCD protocol: 0.5)", DefaultValueFactory = _ => 1.0 };
@@ -47,7 +48,7 @@ public static class DiscoverCommand
     public static Command Create(CliConsole console)
     {
         var command = new Command("discover", "Generalized category discovery: cluster labelled items of known classes and unlabelled items (of known and new classes) with semi-supervised k-means on a model's embeddings; estimate the number of classes; write assignments.csv and clusters.json.")
-        { Data, Model, Arch, Head, Objective, Epochs, Lr, K, KMin, KMax, KCriterion, KnownClasses, Hide, Fraction, Truth, Label, Id, Categorical, Restarts, Iterations, Limit, Out, Engine, Seed, Threads, Json };
+        { Data, Model, Arch, Head, Objective, Epochs, Lr, K, KMin, KMax, KCriterion, KTolerance, KnownClasses, Hide, Fraction, Truth, Label, Id, Categorical, Restarts, Iterations, Limit, Out, Engine, Seed, Threads, Json };
         var loading = new DataLoadFlags();
         loading.AddTo(command);
         command.SetAction(p =>
@@ -77,6 +78,7 @@ public static class DiscoverCommand
                 KMin = p.GetValue(KMin),
                 KMax = p.GetValue(KMax),
                 KCriterion = p.GetValue(KCriterion)!,
+                KTolerance = p.GetValue(KTolerance),
                 KnownClasses = p.GetValue(KnownClasses),
                 HideLabelsOf = p.GetValue(Hide),
                 LabelledFraction = p.GetValue(Fraction),

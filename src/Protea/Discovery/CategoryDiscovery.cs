@@ -96,7 +96,7 @@ public static class CategoryDiscovery
         {
             var kMin = o.KMin ?? knownNames.Count;
             var kMax = Math.Min(o.KMax ?? Math.Max(2 * knownNames.Count, knownNames.Count + 10), data.Count - 1);
-            estimate = KEstimator.Estimate(x, labels, kMin, kMax, o.KCriterion, kOptions with { Restarts = Math.Min(o.Restarts, 3) });
+            estimate = KEstimator.Estimate(x, labels, kMin, kMax, o.KCriterion, kOptions with { Restarts = Math.Min(o.Restarts, 3) }, tolerance: o.KTolerance);
             k = estimate.K;
             Phase("estimate_k");
         }

@@ -29,6 +29,9 @@ public sealed record DiscoveryOptions
     /// <summary>How k is estimated: <see cref="KEstimator.Labelled"/> or <see cref="KEstimator.SilhouetteCriterion"/>.</summary>
     public string KCriterion { get; init; } = KEstimator.Labelled;
 
+    /// <summary>How far below the best a k's labelled accuracy and silhouette may score and still tie (<see cref="KEstimator"/>); 0: the paper's argmax.</summary>
+    public double KTolerance { get; init; } = KEstimator.DefaultTolerance;
+
     /// <summary>Smallest k tried (default: the number of known classes).</summary>
     public int? KMin { get; init; }
 

@@ -130,6 +130,22 @@ public sealed class SemiSupervisedKMeansTests
     }
 
     [Fact]
+    public void Labelled_criterion_takes_the_largest_k_that_ties_on_both_scores()
+    {
+        // The curve `discover` measured on Fashion-MNIST (5 known classes, cnn trained from scratch): labelled
+        // accuracy peaks at 7, but 8 and 9 are within 2 points, and their silhouettes within 0.02 of 7's.
+        KCurvePoint[] fmnist = [new(5, 0.753, 0.286), new(6, 0.722, 0.281), new(7, 0.844, 0.271), new(8, 0.832, 0.262),
+            new(9, 0.830, 0.261), new(10, 0.822, 0.263), new(11, 0.793, 0.259), new(12, 0.697, 0.249)];
+        Assert.Equal(9, KEstimator.ChooseByLabelled(fmnist));
+        Assert.Equal(7, KEstimator.ChooseByLabelled(fmnist, tolerance: 0)); // the paper's argmax
+        Assert.Equal(10, KEstimator.ChooseByLabelled(fmnist, tolerance: 0.025));
+        // Well-separated groups: splitting an unlabelled group keeps labelled accuracy at 1 but costs silhouette.
+        KCurvePoint[] blobs = [new(6, 0.90, 0.70), new(7, 1.0, 0.85), new(8, 1.0, 0.74), new(9, 1.0, 0.66)];
+        Assert.Equal(7, KEstimator.ChooseByLabelled(blobs));
+        Assert.Equal("k_tolerance", Assert.Throws<ProteaException>(() => KEstimator.Estimate(randn(8, 2), [0, 1, -1, -1, -1, -1, -1, -1], 2, 3, tolerance: -0.1)).Field);
+    }
+
+    [Fact]
     public void Silhouette_matches_scikit_learn()
     {
         var (x, truth) = Blobs.Make(blobs: 4, perBlob: 30, dim: 3, separation: 2, seed: 14);
