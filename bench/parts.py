@@ -93,7 +93,8 @@ def write(runs):
                     f"| {name}: >= 90 % prototypes distinct after push | {distinct:.0f} % ({t['distinct_after_push']} of {t['pushed']}) | {'yes' if distinct >= 90 else 'no'} |",
                     f"| {name}: parts training >= 0.7x linear img/s (epochs) | {ratio:.2f}x | {'yes' if ratio >= 0.7 else 'no'} |",
                     f"| {name}: same, push and last layer included | {ratio_whole:.2f}x | {'yes' if ratio_whole >= 0.7 else 'no'} |"]
-        hygiene.append(f"- {name}: {t['merged']} merged, {t['pruned']} pruned; prototypes per class {t['per_class']}.")
+        fit = "" if t.get("last_layer_steps") is None else f"; last-layer fit: {t['last_layer_steps']} full-batch steps ({'converged' if t.get('last_layer_converged') else 'step cap reached'})"
+        hygiene.append(f"- {name}: {t['merged']} merged, {t['pruned']} pruned; prototypes per class {t['per_class']}{fit}.")
         commands += [f"`{lin['cmd']}`", f"`{parts['cmd']}`"]
     busy = max(max(lin["load"], parts["load"]) for _, lin, parts in runs)
     text = f"""# Parts head (ProtoPNet) vs linear head
@@ -115,7 +116,7 @@ Both heads of a set run the same recipe (`--recipe quick`: OneCycle SGD with Nes
 |---|---|---|
 {chr(10).join(targets)}
 
-Hygiene after the last push (merge prototypes on the same patch; prune those with fewer than 3 of their 6 nearest training images of their own class):
+Hygiene and the last-layer stage after the last push (merge prototypes on the same patch; prune those with fewer than 3 of their 6 nearest training images of their own class):
 {chr(10).join(hygiene)}
 """
     os.makedirs("bench/results", exist_ok=True)

@@ -46,10 +46,23 @@ public sealed record PartsOptions
     /// </summary>
     public double PrototypeLearningRateScale { get; init; } = 0.1;
 
-    /// <summary>Epochs of last-layer fine-tuning after each push (on the frozen similarities).</summary>
-    public int LastLayerEpochs { get; init; } = 20;
+    /// <summary>
+    /// The last layer's learning rate through the epochs as a multiple of the run's; 0 keeps it at its
+    /// +1 / -0.5 start until the last-layer stage, as the paper's warm-up and joint stages do.
+    /// </summary>
+    public double LastLayerLearningRateScale { get; init; } = 1;
 
-    /// <summary>Hygiene: a prototype is pruned when fewer than half of its k nearest training images are of its class.</summary>
+    /// <summary>
+    /// The last-layer stage after each push is a convex problem on the frozen similarities, solved by
+    /// full-batch proximal gradient steps until converged (<see cref="LastLayerTuning.Fit"/>); this caps
+    /// the steps.
+    /// </summary>
+    public int LastLayerSteps { get; init; } = 2000;
+
+    /// <summary>When set, the last-layer stage is instead that many epochs of mini-batch Adam (the earlier stage, <see cref="LastLayerTuning.Tune"/>).</summary>
+    public int? LastLayerEpochs { get; init; }
+
+    /// <summary>Hygiene: a prototype is pruned when fewer than half of its k nearest training images are of its class (0: no pruning; merging still runs).</summary>
     public int PruneK { get; init; } = 6;
 
     public int Warmup(int epochs, bool pretrained) => WarmupEpochs ?? (pretrained && epochs >= 2 ? Math.Max(1, epochs / 4) : 0);
@@ -67,6 +80,10 @@ public sealed record PartsOptions
         if (PushCycles < 1 || PushCycles > epochs) throw new ProteaException($"{PushCycles} push cycles: must be between 1 and the {epochs} epochs of the run", "push_cycles");
         if (!(PrototypeLearningRateScale >= 0 && double.IsFinite(PrototypeLearningRateScale)))
             throw new ProteaException($"prototype learning-rate scale {PrototypeLearningRateScale} must be a non-negative number", "prototype_learning_rate_scale");
+        if (!(LastLayerLearningRateScale >= 0 && double.IsFinite(LastLayerLearningRateScale)))
+            throw new ProteaException($"last-layer learning-rate scale {LastLayerLearningRateScale} must be a non-negative number", "last_layer_learning_rate_scale");
+        if (PruneK < 0) throw new ProteaException($"pruning by the {PruneK} nearest training images: must be 0 (off) or more", "prune_k");
+        if (LastLayerSteps < 0) throw new ProteaException($"{LastLayerSteps} last-layer steps must not be negative", "last_layer_steps");
         if (LastLayerEpochs < 0) throw new ProteaException($"{LastLayerEpochs} last-layer epochs must not be negative", "last_layer_epochs");
     }
 }
