@@ -8,7 +8,8 @@ Per run: test accuracy (and the parts head's before push: its last epoch's test 
 distinct patches after push, what hygiene merged and pruned, training img/s (the epochs; push and last-layer
 stages timed apart). Environment: BENCH_EPOCHS (default 4), BENCH_LIMIT (training examples, default all 60,000),
 BENCH_THREADS (default 2), FOLDER_TRAIN (training images of the folder set, default 5000), FOLDER_EPOCHS
-(default 10), BENCH_SETS (comma list of fmnist, folder; default both)."""
+(default 10), BENCH_SETS (comma list of fmnist, folder; default both), BENCH_OUT (run folders, default bench/out/parts),
+BENCH_RESULTS (default bench/results/parts.md): two sets can run as two processes with their own out and results."""
 import datetime, json, os, shutil, subprocess, sys
 
 
@@ -23,7 +24,8 @@ THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 FOLDER_TRAIN = int(os.environ.get("FOLDER_TRAIN", "5000"))
 FOLDER_EPOCHS = int(os.environ.get("FOLDER_EPOCHS", "10"))
 SETS = os.environ.get("BENCH_SETS", "fmnist,folder").split(",")
-OUT = "bench/out/parts"
+OUT = os.environ.get("BENCH_OUT", "bench/out/parts")
+RESULTS = os.environ.get("BENCH_RESULTS", "bench/results/parts.md")
 FOLDER = f"/tmp/protea-parts-bench/fmnist{FOLDER_TRAIN}-rgb32"
 # A copy of the built CLI, so that a rebuild during the run does not change what is measured.
 CLI_DIR = os.path.join(OUT, "cli")
@@ -120,7 +122,7 @@ Hygiene and the last-layer stage after the last push (merge prototypes on the sa
 {chr(10).join(hygiene)}
 """
     os.makedirs("bench/results", exist_ok=True)
-    with open("bench/results/parts.md", "w") as f:
+    with open(RESULTS, "w") as f:
         f.write(text)
     print(text)
 

@@ -149,6 +149,18 @@ public sealed class LastLayerFitTests
             var trainer = stages is null ? new Trainer(options) : new Trainer(options) { Stages = stages };
             return trainer.Train(data, null);
         }
+        // The head's groups: by default the last layer is frozen through the epochs; at 0.5 it has its own group.
+        using (var model = new Classifier(new ReferenceCnn(1), PartsHead.PerClass(128, 3, 8, 2)))
+        {
+            var spec = Registry.Heads.Get(PartsHead.Name).ParameterGroups!;
+            var o = new TrainOptions { LearningRate = 0.1, Parts = new PartsOptions() };
+            var groups = ParameterGroup.Assign(model, spec(o), o);
+            Assert.DoesNotContain(groups, g => g.Parameters.Any(p => p.Name == "head.last_layer.weight"));
+            Assert.False(model.named_parameters().Single(p => p.name == "head.last_layer.weight").parameter.requires_grad);
+            var half = o with { Parts = new PartsOptions { LastLayerLearningRateScale = 0.5 } };
+            var own = Assert.Single(ParameterGroup.Assign(model, spec(half), half), g => g.Parameters.Any(p => p.Name == "head.last_layer.weight"));
+            Assert.Equal(0.5, own.LearningRateScale);
+        }
         using (var frozen = Train(0, []).Bundle)
         {
             var head = (PartsHead)frozen.Model.Head;
