@@ -186,4 +186,20 @@ public sealed class LastLayerFitTests
             Assert.True(head.Summary!.LastLayerSteps > 0);
         }
     }
+
+    [Theory]
+    [InlineData("--last-layer-steps", "-1", "last-layer steps")]
+    [InlineData("--last-layer-lr-scale", "-0.5", "last-layer learning-rate scale")]
+    [InlineData("--prune-k", "-2", "pruning")]
+    public void Train_RefusesBadLastLayerAndPruningSettings_InOneLine(string flag, string value, string words)
+    {
+        using var dir = new TempDir();
+        var r = CliRunner.Run("train", "--data", "fashion-mnist", "--limit", "20", "--arch", "cnn", "--head", "parts", "--epochs", "1",
+            "--out", dir.File("run"), flag, value);
+        Assert.Equal(2, r.ExitCode);
+        var line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"protea: {flag}:", line);
+        Assert.Contains(words, line);
+        Assert.Contains(value, line);
+    }
 }
