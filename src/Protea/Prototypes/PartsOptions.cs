@@ -58,7 +58,9 @@ public sealed record PartsOptions
     /// <summary>
     /// The last-layer stage after each push is a convex problem on the frozen similarities, solved by
     /// full-batch proximal gradient steps until converged (<see cref="LastLayerTuning.Fit"/>); this caps
-    /// the steps.
+    /// the steps. Fashion-MNIST, reference cnn, 10,000 images: 2,000 steps (13 s) leave the loss 0.002
+    /// above 10,000 steps' and the test accuracy within 0.04 points; the old 20 mini-batch epochs ended
+    /// 2.3 points lower.
     /// </summary>
     public int LastLayerSteps { get; init; } = 2000;
 

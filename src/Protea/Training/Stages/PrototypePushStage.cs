@@ -10,8 +10,8 @@ namespace Protea.Training.Stages;
 /// ProtoPNet's push and last-layer stages: after the epochs that end a push cycle
 /// (<see cref="PartsOptions.PushCycles"/>, evenly spaced, the last after the final epoch), every
 /// prototype is replaced by its nearest own-class training patch (<see cref="PrototypePush"/>) and the
-/// last layer is fine-tuned on the frozen similarities with L1 on wrong-class connections
-/// (<see cref="LastLayerTuning"/>). After the final push, hygiene merges duplicates and prunes
+/// last layer is fitted on the frozen similarities with L1 on wrong-class connections, as the convex
+/// problem it is (<see cref="LastLayerTuning.Fit"/>; mini-batch Adam epochs when those are set). After the final push, hygiene merges duplicates and prunes
 /// prototypes whose neighbours are mostly of other classes (<see cref="PrototypeHygiene"/>), and the
 /// head is rebuilt with the prototypes that remain.
 /// </summary>
@@ -93,8 +93,6 @@ public sealed class PrototypePushStage : IStage
         using var similarities = PartsHead.Similarity(minDistances);
         var tuned = LastLayerTuning.Fit(similarities, labels, initial, identity, o.L1Last, o.LastLayerSteps, out var fit);
         LastFit = fit;
-        if (Environment.GetEnvironmentVariable("PROTEA_PARTS_DEBUG") is not null)
-            Console.Error.WriteLine($"last layer: {fit}");
         return tuned;
     }
 
