@@ -8,7 +8,8 @@ Per run: test accuracy (and the parts head's before push: its last epoch's test 
 distinct patches after push, what hygiene merged and pruned, training img/s (the epochs; push and last-layer
 stages timed apart). Environment: BENCH_EPOCHS (default 4), BENCH_LIMIT (training examples, default all 60,000),
 BENCH_THREADS (default 2), FOLDER_TRAIN (training images of the folder set, default 5000), FOLDER_EPOCHS
-(default 10), BENCH_SETS (comma list of fmnist, folder; default both)."""
+(default 10), BENCH_SETS (comma list of fmnist, folder; default both), BENCH_OUT (run folders, default bench/out/parts),
+BENCH_RESULTS (default bench/results/parts.md): two sets can run as two processes with their own out and results."""
 import datetime, json, os, shutil, subprocess, sys
 
 
@@ -23,7 +24,8 @@ THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 FOLDER_TRAIN = int(os.environ.get("FOLDER_TRAIN", "5000"))
 FOLDER_EPOCHS = int(os.environ.get("FOLDER_EPOCHS", "10"))
 SETS = os.environ.get("BENCH_SETS", "fmnist,folder").split(",")
-OUT = "bench/out/parts"
+OUT = os.environ.get("BENCH_OUT", "bench/out/parts")
+RESULTS = os.environ.get("BENCH_RESULTS", "bench/results/parts.md")
 FOLDER = f"/tmp/protea-parts-bench/fmnist{FOLDER_TRAIN}-rgb32"
 # A copy of the built CLI, so that a rebuild during the run does not change what is measured.
 CLI_DIR = os.path.join(OUT, "cli")
@@ -93,7 +95,8 @@ def write(runs):
                     f"| {name}: >= 90 % prototypes distinct after push | {distinct:.0f} % ({t['distinct_after_push']} of {t['pushed']}) | {'yes' if distinct >= 90 else 'no'} |",
                     f"| {name}: parts training >= 0.7x linear img/s (epochs) | {ratio:.2f}x | {'yes' if ratio >= 0.7 else 'no'} |",
                     f"| {name}: same, push and last layer included | {ratio_whole:.2f}x | {'yes' if ratio_whole >= 0.7 else 'no'} |"]
-        hygiene.append(f"- {name}: {t['merged']} merged, {t['pruned']} pruned; prototypes per class {t['per_class']}.")
+        fit = "" if t.get("last_layer_steps") is None else f"; last-layer fit: {t['last_layer_steps']} full-batch steps ({'converged' if t.get('last_layer_converged') else 'step cap reached'})"
+        hygiene.append(f"- {name}: {t['merged']} merged, {t['pruned']} pruned; prototypes per class {t['per_class']}{fit}.")
         commands += [f"`{lin['cmd']}`", f"`{parts['cmd']}`"]
     busy = max(max(lin["load"], parts["load"]) for _, lin, parts in runs)
     text = f"""# Parts head (ProtoPNet) vs linear head
@@ -115,11 +118,11 @@ Both heads of a set run the same recipe (`--recipe quick`: OneCycle SGD with Nes
 |---|---|---|
 {chr(10).join(targets)}
 
-Hygiene after the last push (merge prototypes on the same patch; prune those with fewer than 3 of their 6 nearest training images of their own class):
+Hygiene and the last-layer stage after the last push (merge prototypes on the same patch; prune those with fewer than 3 of their 6 nearest training images of their own class):
 {chr(10).join(hygiene)}
 """
     os.makedirs("bench/results", exist_ok=True)
-    with open("bench/results/parts.md", "w") as f:
+    with open(RESULTS, "w") as f:
         f.write(text)
     print(text)
 

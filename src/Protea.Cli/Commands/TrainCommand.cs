@@ -76,7 +76,10 @@ public static class TrainCommand
     private static readonly Option<int?> WarmupEpochs = new("--warmup-epochs") { Description = "Head parts: epochs with the backbone frozen (default: a quarter of the epochs with --init, else 0)" };
     private static readonly Option<int?> PushCycles = new("--push-cycles") { Description = "Head parts: pushes of the prototypes onto training patches, evenly spaced, the last after the final epoch (default 1)" };
     private static readonly Option<double?> PrototypeLrScale = new("--prototype-lr-scale") { Description = "Head parts: the prototypes' learning rate as a multiple of the run's (default 0.1; no weight decay)" };
-    private static readonly Option<int?> LastLayerEpochs = new("--last-layer-epochs") { Description = "Head parts: last-layer fine-tuning epochs after each push (default 20)" };
+    private static readonly Option<double?> LastLayerLrScale = new("--last-layer-lr-scale") { Description = "Head parts: the last layer's learning rate through the epochs as a multiple of the run's (default 0: fixed at +1/-0.5 until the last-layer stage, as the paper)" };
+    private static readonly Option<int?> PruneK = new("--prune-k") { Description = "Head parts: after the last push, prune a prototype when fewer than half of its k nearest training images are of its class (default 6; 0 = no pruning)" };
+    private static readonly Option<int?> LastLayerSteps = new("--last-layer-steps") { Description = "Head parts: at most this many full-batch steps of the convex last-layer fit after each push, which stops when converged (default 2000)" };
+    private static readonly Option<int?> LastLayerEpochs = new("--last-layer-epochs") { Description = "Head parts: instead of the convex fit, this many epochs of mini-batch Adam for the last layer (the earlier stage)" };
     private static readonly Option<double?> Margin = new("--margin") { Description = "Margin of triplet/triplet-semihard on squared distances of unit embeddings (default: 0.2)" };
     private static readonly Option<string?> Sampler = new("--sampler") { Description = "Batches: random | pk (P classes x K items each; the default for triplet objectives)" };
     private static readonly Option<int?> ClassesPerBatch = new("--classes-per-batch") { Description = "pk sampler: P classes per batch (default: min(classes, batch size / 4))" };
@@ -105,7 +108,7 @@ public static class TrainCommand
         {
             Data, Out, Recipe, Arch, Head, Stem, Width, Init, BackboneLrScale, Keep, BnRecalibrate, Epochs, BatchSize, Lr, Optimizer, Schedule, Warmup, WeightDecay, LabelSmoothing,
             Objective, Temperature, Margin, Sampler, ClassesPerBatch, ItemsPerClass, PrototypesPerClass, PrototypeDim, ClusterCost, SeparationCost, OrthogonalityCost, L1Last, WarmupEpochs,
-            PushCycles, PrototypeLrScale, LastLayerEpochs, CropPadding, Flip, Mixup, CutMix, Validation, Limit, Label, Id, Categorical, Classes, ImageSize, Channels, Seed, Threads, KeepIndex, Resume, Json,
+            PushCycles, PrototypeLrScale, LastLayerLrScale, PruneK, LastLayerSteps, LastLayerEpochs, CropPadding, Flip, Mixup, CutMix, Validation, Limit, Label, Id, Categorical, Classes, ImageSize, Channels, Seed, Threads, KeepIndex, Resume, Json,
         };
         var loading = new DataLoadFlags();
         loading.AddTo(command);
@@ -202,7 +205,10 @@ public static class TrainCommand
             WarmupEpochs = p.GetValue(WarmupEpochs),
             PushCycles = p.GetValue(PushCycles) ?? d.PushCycles,
             PrototypeLearningRateScale = p.GetValue(PrototypeLrScale) ?? d.PrototypeLearningRateScale,
-            LastLayerEpochs = p.GetValue(LastLayerEpochs) ?? d.LastLayerEpochs,
+            LastLayerLearningRateScale = p.GetValue(LastLayerLrScale) ?? d.LastLayerLearningRateScale,
+            LastLayerSteps = p.GetValue(LastLayerSteps) ?? d.LastLayerSteps,
+            PruneK = p.GetValue(PruneK) ?? d.PruneK,
+            LastLayerEpochs = p.GetValue(LastLayerEpochs),
         };
         return parts == d ? null : parts;
     }

@@ -27,11 +27,7 @@ public sealed class PartsHead : Head
         Emit = (g, head, input, output) => ((PartsHead)head).Emit(g, input, output),
         Describe = head => ((PartsHead)head).Describe(),
         Objectives = Protea.Training.Objectives.PartsCosts.For,
-        ParameterGroups = o => [new Protea.Training.ParameterGroup("head.prototype_vectors")
-        {
-            LearningRateScale = (o.Parts ?? new PartsOptions()).PrototypeLearningRateScale,
-            WeightDecay = 0,
-        }],
+        ParameterGroups = o => ParameterGroups(o.Parts ?? new PartsOptions()),
         Stages = () => [new Protea.Training.Stages.PartsWarmupStage(), new Protea.Training.Stages.PrototypePushStage()],
         SaveFiles = (head, dir) => ((PartsHead)head).Gallery?.Save(dir),
         LoadFiles = (head, dir) => ((PartsHead)head).LoadGallery(dir),
@@ -41,6 +37,16 @@ public sealed class PartsHead : Head
             ["prototype_dim"] = (o.Parts ?? new PartsOptions()).PrototypeDim,
         },
     };
+
+    // The head's own optimizer groups: the prototypes at their own rate without weight decay, and the last
+    // layer at its own rate (frozen at 0: it then learns only in the last-layer stage).
+    private static Protea.Training.ParameterGroup[] ParameterGroups(PartsOptions o) =>
+    [
+        new("head.prototype_vectors") { LearningRateScale = o.PrototypeLearningRateScale, WeightDecay = 0 },
+        .. o.LastLayerLearningRateScale == 1 ? Array.Empty<Protea.Training.ParameterGroup>()
+            : [o.LastLayerLearningRateScale == 0 ? Protea.Training.ParameterGroup.Freeze("head.last_layer.weight")
+                : new("head.last_layer.weight") { LearningRateScale = o.LastLayerLearningRateScale }],
+    ];
 
     private readonly Conv2d add_on_1;
     private readonly Conv2d add_on_2;
@@ -214,7 +220,11 @@ public sealed class PartsHead : Head
     }
 
     private static PartsTrainingSummary ReadSummary(JsonObject t) => new((int)t["pushed"]!, (int)t["distinct_after_push"]!, (int)t["merged"]!, (int)t["pruned"]!,
-        t["per_class"]!.AsArray().Select(c => (int)c!).ToArray(), (double)t["push_seconds"]!, (double)t["last_layer_seconds"]!);
+        t["per_class"]!.AsArray().Select(c => (int)c!).ToArray(), (double)t["push_seconds"]!, (double)t["last_layer_seconds"]!)
+    {
+        LastLayerSteps = (int?)t["last_layer_steps"],
+        LastLayerConverged = (bool?)t["last_layer_converged"],
+    };
 
     private static PrototypeSource? ReadSource(JsonNode? node) => node is JsonObject o && o["box"] is JsonArray b && o["cell"] is JsonArray c
         ? new PrototypeSource((string)o["item_id"]!, new PatchBox((int)b[0]!, (int)b[1]!, (int)b[2]!, (int)b[3]!), (int)c[0]!, (int)c[1]!)
@@ -231,6 +241,8 @@ public sealed class PartsHead : Head
             ["per_class"] = new JsonArray(t.PerClass.Select(c => (JsonNode)c).ToArray()),
             ["push_seconds"] = Math.Round(t.PushSeconds, 3),
             ["last_layer_seconds"] = Math.Round(t.LastLayerSeconds, 3),
+            ["last_layer_steps"] = t.LastLayerSteps,
+            ["last_layer_converged"] = t.LastLayerConverged,
         },
         ["prototype_dim"] = (int)PrototypeDim,
         ["pictures_sha256"] = Gallery?.Sha256,

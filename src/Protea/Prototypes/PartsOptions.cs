@@ -46,10 +46,28 @@ public sealed record PartsOptions
     /// </summary>
     public double PrototypeLearningRateScale { get; init; } = 0.1;
 
-    /// <summary>Epochs of last-layer fine-tuning after each push (on the frozen similarities).</summary>
-    public int LastLayerEpochs { get; init; } = 20;
+    /// <summary>
+    /// The last layer's learning rate through the epochs as a multiple of the run's; 0 (the default) keeps
+    /// it at its +1 / -0.5 start until the last-layer stage, as the paper's warm-up and joint stages do.
+    /// Measured on Fashion-MNIST with the reference cnn (10,000 images, 4 epochs, quick recipe, convex
+    /// last-layer fit): 85.90 % at 0 against 85.34 % at 1; with a fixed layer the features keep to
+    /// the prototypes' classes, so push costs less (the fit starts at loss 0.98 instead of 3.49).
+    /// </summary>
+    public double LastLayerLearningRateScale { get; init; }
 
-    /// <summary>Hygiene: a prototype is pruned when fewer than half of its k nearest training images are of its class.</summary>
+    /// <summary>
+    /// The last-layer stage after each push is a convex problem on the frozen similarities, solved by
+    /// full-batch proximal gradient steps until converged (<see cref="LastLayerTuning.Fit"/>); this caps
+    /// the steps. Fashion-MNIST, reference cnn, 10,000 images: 2,000 steps (13 s) leave the loss 0.002
+    /// above 10,000 steps' and the test accuracy within 0.04 points; the old 20 mini-batch epochs ended
+    /// 2.3 points lower.
+    /// </summary>
+    public int LastLayerSteps { get; init; } = 2000;
+
+    /// <summary>When set, the last-layer stage is instead that many epochs of mini-batch Adam (the earlier stage, <see cref="LastLayerTuning.Tune"/>).</summary>
+    public int? LastLayerEpochs { get; init; }
+
+    /// <summary>Hygiene: a prototype is pruned when fewer than half of its k nearest training images are of its class (0: no pruning; merging still runs).</summary>
     public int PruneK { get; init; } = 6;
 
     public int Warmup(int epochs, bool pretrained) => WarmupEpochs ?? (pretrained && epochs >= 2 ? Math.Max(1, epochs / 4) : 0);
@@ -67,6 +85,10 @@ public sealed record PartsOptions
         if (PushCycles < 1 || PushCycles > epochs) throw new ProteaException($"{PushCycles} push cycles: must be between 1 and the {epochs} epochs of the run", "push_cycles");
         if (!(PrototypeLearningRateScale >= 0 && double.IsFinite(PrototypeLearningRateScale)))
             throw new ProteaException($"prototype learning-rate scale {PrototypeLearningRateScale} must be a non-negative number", "prototype_learning_rate_scale");
+        if (!(LastLayerLearningRateScale >= 0 && double.IsFinite(LastLayerLearningRateScale)))
+            throw new ProteaException($"last-layer learning-rate scale {LastLayerLearningRateScale} must be a non-negative number", "last_layer_learning_rate_scale");
+        if (PruneK < 0) throw new ProteaException($"pruning by the {PruneK} nearest training images: must be 0 (off) or more", "prune_k");
+        if (LastLayerSteps < 0) throw new ProteaException($"{LastLayerSteps} last-layer steps must not be negative", "last_layer_steps");
         if (LastLayerEpochs < 0) throw new ProteaException($"{LastLayerEpochs} last-layer epochs must not be negative", "last_layer_epochs");
     }
 }

@@ -8,6 +8,12 @@ namespace Protea.Prototypes;
 public sealed record PartsTrainingSummary(int Pushed, int DistinctAfterPush, int Merged, int Pruned, int[] PerClass,
     double PushSeconds, double LastLayerSeconds)
 {
+    /// <summary>Full-batch steps of the final convex last-layer fit, or null when the stage ran as mini-batch epochs (or for a model saved before).</summary>
+    public int? LastLayerSteps { get; init; }
+
+    /// <summary>Whether that fit met its tolerance before the step cap.</summary>
+    public bool? LastLayerConverged { get; init; }
+
     public double DistinctFraction => Pushed == 0 ? 0 : (double)DistinctAfterPush / Pushed;
 
     /// <summary>One line for reports: "T-shirt 9, Trouser 10, ... (60 pushed, 58 distinct; merged 2, pruned 0)".</summary>

@@ -118,7 +118,7 @@ public sealed class PartsHeadTests
     [Fact]
     public void PrototypeVectors_TrainInTheHeadsOwnGroup_AtTheirScaleWithoutWeightDecay()
     {
-        var o = new TrainOptions { LearningRate = 0.1, WeightDecay = 5e-4, Parts = new PartsOptions { PrototypeLearningRateScale = 3 } };
+        var o = new TrainOptions { LearningRate = 0.1, WeightDecay = 5e-4, Parts = new PartsOptions { PrototypeLearningRateScale = 3, LastLayerLearningRateScale = 1 } };
         using var model = new Classifier(new ReferenceCnn(1), PartsHead.PerClass(128, 3, 8, 2));
         var groups = ParameterGroup.Assign(model, Registry.Heads.Get(PartsHead.Name).ParameterGroups!(o), o);
         var own = Assert.Single(groups, g => g.Parameters.Any(p => p.Name == "head.prototype_vectors"));
@@ -133,7 +133,7 @@ public sealed class PartsHeadTests
             var options = new TrainOptions
             {
                 Architecture = "cnn", Head = PartsHead.Name, Epochs = 1, BatchSize = 32, LearningRate = lr, ValidationFraction = 0, Seed = 5, Threads = 2,
-                Parts = new PartsOptions { PrototypesPerClass = 2, PrototypeDim = 8, PrototypeLearningRateScale = scale },
+                Parts = new PartsOptions { PrototypesPerClass = 2, PrototypeDim = 8, PrototypeLearningRateScale = scale, LastLayerLearningRateScale = 1 },
             };
             manual_seed(5);
             using var bundle = new Trainer(options) { Stages = [] }.Train(data, null).Bundle;

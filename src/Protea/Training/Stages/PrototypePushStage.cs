@@ -10,8 +10,8 @@ namespace Protea.Training.Stages;
 /// ProtoPNet's push and last-layer stages: after the epochs that end a push cycle
 /// (<see cref="PartsOptions.PushCycles"/>, evenly spaced, the last after the final epoch), every
 /// prototype is replaced by its nearest own-class training patch (<see cref="PrototypePush"/>) and the
-/// last layer is fine-tuned on the frozen similarities with L1 on wrong-class connections
-/// (<see cref="LastLayerTuning"/>). After the final push, hygiene merges duplicates and prunes
+/// last layer is fitted on the frozen similarities with L1 on wrong-class connections, as the convex
+/// problem it is (<see cref="LastLayerTuning.Fit"/>; mini-batch Adam epochs when those are set). After the final push, hygiene merges duplicates and prunes
 /// prototypes whose neighbours are mostly of other classes (<see cref="PrototypeHygiene"/>), and the
 /// head is rebuilt with the prototypes that remain.
 /// </summary>
@@ -52,7 +52,7 @@ public sealed class PrototypePushStage : IStage
                 using var keptMin = min.index_select(1, keep);
                 var selected = head.Select(hygiene.Keep);
                 using var identity = selected.ClassIdentity();
-                using var tuned = LastLayerTuning.Tune(keptMin, context.Train.Labels, kept, identity, o.L1Last, o.LastLayerEpochs, context.Options.Seed);
+                using var tuned = TuneLastLayer(o, keptMin, context.Train.Labels, kept, identity, context.Options.Seed);
                 using (no_grad()) selected.LastLayerWeight.copy_(tuned);
                 var classifier = new Classifier(model.Backbone, selected);
                 classifier.eval();
@@ -61,7 +61,11 @@ public sealed class PrototypePushStage : IStage
             lastLayerSeconds += watch.Elapsed.TotalSeconds;
             var distinct = pushed.Select(p => (p.Source.ItemId, p.Source.Row, p.Source.Col)).Distinct().Count();
             Summary = new PartsTrainingSummary(pushed.Count, distinct, hygiene.Merged, hygiene.Pruned,
-                hygiene.PerClass, pushSeconds, lastLayerSeconds);
+                hygiene.PerClass, pushSeconds, lastLayerSeconds)
+            {
+                LastLayerSteps = o.LastLayerEpochs is null ? LastFit?.Steps : null,
+                LastLayerConverged = o.LastLayerEpochs is null ? LastFit?.Converged : null,
+            };
             ((PartsHead)context.Model.Head).Summary = Summary;
         }
     }
@@ -75,9 +79,23 @@ public sealed class PrototypePushStage : IStage
         if (!tune) return pushed;
         watch.Restart();
         using var identity = head.ClassIdentity();
-        using var tuned = LastLayerTuning.Tune(min, context.Train.Labels, head.LastLayerWeight, identity, o.L1Last, o.LastLayerEpochs, context.Options.Seed);
+        using var tuned = TuneLastLayer(o, min, context.Train.Labels, head.LastLayerWeight, identity, context.Options.Seed);
         using (no_grad()) head.LastLayerWeight.copy_(tuned);
         lastLayerSeconds += watch.Elapsed.TotalSeconds;
         return pushed;
     }
+
+    /// <summary>The last-layer stage on the frozen distances: the convex fit, or mini-batch Adam epochs when those are set.</summary>
+    private Tensor TuneLastLayer(PartsOptions o, Tensor minDistances, long[] labels, Tensor initial, Tensor identity, int seed)
+    {
+        if (o.LastLayerEpochs is { } epochs)
+            return LastLayerTuning.Tune(minDistances, labels, initial, identity, o.L1Last, epochs, seed);
+        using var similarities = PartsHead.Similarity(minDistances);
+        var tuned = LastLayerTuning.Fit(similarities, labels, initial, identity, o.L1Last, o.LastLayerSteps, out var fit);
+        LastFit = fit;
+        return tuned;
+    }
+
+    /// <summary>What the last convex last-layer fit did, or null.</summary>
+    public LastLayerFit? LastFit { get; private set; }
 }
