@@ -26,10 +26,7 @@ public sealed class PartsEvidenceFixture : IDisposable
         var options = new TrainOptions
         {
             Architecture = "cnn", Head = PartsHead.Name, Epochs = 2, BatchSize = 32, LearningRate = 0.05, ValidationFraction = 0, Seed = 7, Threads = 2,
-            // The round-2 model (last layer learning through the epochs). With the layer fixed (the default since round
-            // 4) the two engines name a different most-activated box for one prototype of one input (not investigated:
-            // presumably a near-tie of two cells within float32 rounding, as the contribution tolerance below notes).
-            Parts = new PartsOptions { PrototypesPerClass = 3, PrototypeDim = 16, LastLayerEpochs = 3, LastLayerLearningRateScale = 1 },
+            Parts = new PartsOptions { PrototypesPerClass = 3, PrototypeDim = 16, LastLayerEpochs = 3 },
         };
         manual_seed(7);
         using var bundle = new Trainer(options).Train(Train, null).Bundle;
