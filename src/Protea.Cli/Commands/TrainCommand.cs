@@ -69,7 +69,7 @@ public static class TrainCommand
     private static readonly Option<double?> Temperature = new("--temperature") { Description = "Temperature of supcon/simclr (default: 0.1 supcon, 0.5 simclr)" };
     private static readonly Option<int?> PrototypesPerClass = new("--prototypes-per-class") { Description = "Head parts: prototypes per class (default 10)" };
     private static readonly Option<int?> PrototypeDim = new("--prototype-dim") { Description = "Head parts: channels D of the add-on and the 1x1xD prototypes (default 32)" };
-    private static readonly Option<double?> ClusterCost = new("--cluster-cost") { Description = "Head parts: cluster cost coefficient (default 0.8)" };
+    private static readonly Option<double?> ClusterCost = new("--cluster-cost") { Description = "Head parts: cluster cost coefficient (default 0.2; the paper's 0.8 suits pretrained backbones)" };
     private static readonly Option<double?> SeparationCost = new("--separation-cost") { Description = "Head parts: separation cost coefficient (default -0.08)" };
     private static readonly Option<double?> OrthogonalityCost = new("--orthogonality-cost") { Description = "Head parts: orthogonality of a class's prototypes (default 0 = off)" };
     private static readonly Option<double?> L1Last = new("--l1-last") { Description = "Head parts: L1 on the last layer's wrong-class connections (default 1e-4)" };

