@@ -21,7 +21,8 @@ public sealed class PartsRoundTripTests
         var options = new TrainOptions
         {
             Architecture = "cnn", Head = PartsHead.Name, Epochs = 3, BatchSize = 32, LearningRate = 0.05, ValidationFraction = 0, Seed = 7, Threads = 2,
-            Parts = new PartsOptions { PrototypesPerClass = 3, PrototypeDim = 16, LastLayerEpochs = 5 },
+            // The paper's cluster cost: on 192 tiny images and 3 epochs the strong pull trains faster than the default.
+            Parts = new PartsOptions { PrototypesPerClass = 3, PrototypeDim = 16, LastLayerEpochs = 5, ClusterCost = 0.8 },
         };
         manual_seed(7);
         var result = new Trainer(options).Train(train, null);
@@ -72,7 +73,8 @@ public sealed class PartsRoundTripTests
             {
                 Assert.Equal(explained[i].PredictedClass, onnx[i].PredictedClass);
                 Assert.Equal(explained[i].Top.Select(t => t.Prototype), onnx[i].Top.Select(t => t.Prototype));
-                Assert.Equal(explained[i].Top.Select(t => t.ActivatedBox), onnx[i].Top.Select(t => t.ActivatedBox));
+                for (var k = 0; k < explained[i].Top.Count; k++)
+                    CellSimilarity.AssertSameOrTied(loaded, test.Inputs, i, explained[i].Top[k].Prototype, explained[i].Top[k].ActivatedBox, onnx[i].Top[k].ActivatedBox);
                 Assert.True(Math.Abs(explained[i].Top[0].Similarity - onnx[i].Top[0].Similarity) <= 1e-3 * Math.Max(1, explained[i].Top[0].Similarity));
             }
         }
