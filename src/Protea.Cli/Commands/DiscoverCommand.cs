@@ -36,6 +36,7 @@ public static class DiscoverCommand
     private static readonly Option<string?> Label = new("--label") { Description = "CSV label column" };
     private static readonly Option<string?> Id = new("--id") { Description = "CSV id column (default: a column named id, if any)" };
     private static readonly Option<string?> Categorical = new("--categorical") { Description = "CSV text columns to one-hot encode: COL,COL or auto (every column holding text); categories are saved with the model" };
+    private static readonly Option<int?> PoolGrid = new("--pool-grid") { Description = $"Cluster the backbone's last feature map average-pooled over a G×G grid (C·G² values per item; keeps where patterns sit) instead of the model's embedding (G = 1); default {GridEmbeddings.DefaultGrid} for image backbones, 1 for tables" };
     private static readonly Option<int> Restarts = new("--restarts") { Description = "k-means restarts (the lowest inertia kept)", DefaultValueFactory = _ => 5 };
     private static readonly Option<int> Iterations = new("--iterations") { Description = "k-means iterations at most", DefaultValueFactory = _ => 100 };
     private static readonly Option<int?> Limit = new("--limit") { Description = "Use a seeded random subset of N items" };
@@ -48,7 +49,7 @@ public static class DiscoverCommand
     public static Command Create(CliConsole console)
     {
         var command = new Command("discover", "Generalized category discovery: cluster labelled items of known classes and unlabelled items (of known and new classes) with semi-supervised k-means on a model's embeddings; estimate the number of classes; write assignments.csv and clusters.json.")
-        { Data, Model, Arch, Head, Objective, Epochs, Lr, K, KMin, KMax, KCriterion, KTolerance, KnownClasses, Hide, Fraction, Truth, Label, Id, Categorical, Restarts, Iterations, Limit, Out, Engine, Seed, Threads, Json };
+        { Data, Model, Arch, Head, Objective, Epochs, Lr, K, KMin, KMax, KCriterion, KTolerance, KnownClasses, Hide, Fraction, Truth, Label, Id, Categorical, PoolGrid, Restarts, Iterations, Limit, Out, Engine, Seed, Threads, Json };
         var loading = new DataLoadFlags();
         loading.AddTo(command);
         command.SetAction(p =>
@@ -83,6 +84,7 @@ public static class DiscoverCommand
                 HideLabelsOf = p.GetValue(Hide),
                 LabelledFraction = p.GetValue(Fraction),
                 TruthFile = p.GetValue(Truth),
+                PoolGrid = p.GetValue(PoolGrid),
                 Restarts = p.GetValue(Restarts),
                 MaxIterations = p.GetValue(Iterations),
                 Limit = p.GetValue(Limit),

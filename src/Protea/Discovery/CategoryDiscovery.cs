@@ -78,15 +78,8 @@ public static class CategoryDiscovery
             TrainModel(data, labels, knownNames, o, modelUsed, splits);
             Phase("train");
         }
-        float[] embeddings;
-        int dim;
-        using (var engine = InferenceEngines.Open(modelUsed, modelUsed == o.Model ? o.Engine : EngineChoice.Torch, o.Threads))
-        {
-            var output = InferenceEngines.RunAll(engine, data);
-            (embeddings, dim) = (output.Embeddings, output.EmbeddingDim);
-        }
-        using var raw = tensor(embeddings, [data.Count, dim]);
-        using var x = Embeddings.Normalize(raw);
+        var grid = GridEmbeddings.For(ModelBundle.ReadDescription(modelUsed), o.PoolGrid);
+        using var x = Embed(modelUsed, modelUsed == o.Model ? o.Engine : EngineChoice.Torch, data, grid, o.Threads);
         Phase("embed");
 
         var kOptions = new KMeansOptions { Restarts = o.Restarts, MaxIterations = o.MaxIterations, Seed = o.Seed };
@@ -134,8 +127,28 @@ public static class CategoryDiscovery
             WriteMeans(files[^1], data, clustering.Assignments, clusters, splits.FeatureNames);
         }
         Phase("write");
-        return new DiscoveryResult(spec.ToString(), modelUsed, outDir, data.Count, labelledCount, unlabelledRows.Length, knownNames, k, estimate,
+        return new DiscoveryResult(spec.ToString(), modelUsed, outDir, data.Count, labelledCount, unlabelledRows.Length, knownNames, grid, (int)x.shape[1], k, estimate,
             clusters, metrics, phases, files);
+    }
+
+    /// <summary>
+    /// The L2-normalised embeddings clustered: the grid-pooled feature maps (<see cref="GridEmbeddings"/>,
+    /// on the torch engine) or, with a 1×1 grid, the model's embeddings on the chosen engine.
+    /// </summary>
+    private static Tensor Embed(string modelDir, EngineChoice engineChoice, Dataset data, int grid, int threads)
+    {
+        if (grid == 1)
+        {
+            using var engine = InferenceEngines.Open(modelDir, engineChoice, threads);
+            var output = InferenceEngines.RunAll(engine, data);
+            using var raw = tensor(output.Embeddings, [data.Count, output.EmbeddingDim]);
+            return Embeddings.Normalize(raw);
+        }
+        if (engineChoice == EngineChoice.Onnx)
+            throw new ProteaException($"pool grid {grid} reads the backbone's feature map, which only the torch engine gives; use --engine torch or --pool-grid 1", "engine");
+        using var bundle = ModelBundle.Load(modelDir);
+        using var pooled = GridEmbeddings.Compute(bundle, data, grid);
+        return Embeddings.Normalize(pooled);
     }
 
     /// <summary>

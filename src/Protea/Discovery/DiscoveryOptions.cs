@@ -50,6 +50,12 @@ public sealed record DiscoveryOptions
     /// <summary>A CSV file with columns id,label: the true class of unlabelled items, for the metrics.</summary>
     public string? TruthFile { get; init; }
 
+    /// <summary>
+    /// The G×G grid the backbone's feature map is pooled over for clustering (<see cref="GridEmbeddings"/>);
+    /// null: <see cref="GridEmbeddings.DefaultGrid"/> for image backbones, 1 (the model's embedding) for tables.
+    /// </summary>
+    public int? PoolGrid { get; init; }
+
     public int Restarts { get; init; } = 5;
     public int MaxIterations { get; init; } = 100;
 

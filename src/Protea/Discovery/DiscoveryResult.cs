@@ -13,7 +13,9 @@ public sealed record DiscoveredCluster(int Id, int Size, int Labelled, string Ma
 public sealed record DiscoveryMetrics(int Items, double AllAccuracy, double OldAccuracy, double NewAccuracy, double Nmi, double Ari);
 
 /// <summary>What <see cref="CategoryDiscovery.Run"/> found and wrote.</summary>
+/// <param name="PoolGrid">The G×G grid the clustered embeddings were pooled over (<see cref="GridEmbeddings"/>; 1: the model's embedding).</param>
+/// <param name="EmbeddingDim">Values per item clustered.</param>
 public sealed record DiscoveryResult(
     string Data, string? Model, string OutDir, int Items, int LabelledItems, int UnlabelledItems,
-    IReadOnlyList<string> KnownClasses, int K, KEstimate? KEstimate, IReadOnlyList<DiscoveredCluster> Clusters,
+    IReadOnlyList<string> KnownClasses, int PoolGrid, int EmbeddingDim, int K, KEstimate? KEstimate, IReadOnlyList<DiscoveredCluster> Clusters,
     DiscoveryMetrics? Metrics, IReadOnlyDictionary<string, double> PhaseSeconds, IReadOnlyList<string> Files);
