@@ -109,6 +109,7 @@ internal static class CliFlags
         ["hide_labels_of"] = "--hide-labels-of",
         ["labelled_fraction"] = "--labelled-fraction",
         ["truth"] = "--truth",
+        ["pool_grid"] = "--pool-grid",
         ["restarts"] = "--restarts",
         ["iterations"] = "--iterations",
         ["methods"] = "--methods",

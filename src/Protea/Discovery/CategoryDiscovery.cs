@@ -56,6 +56,7 @@ public static class CategoryDiscovery
         void Phase(string name) { phases[name] = Math.Round(clock.Elapsed.TotalSeconds, 3); clock.Restart(); progress?.Report(name); }
 
         var description = o.Model is { } modelDir ? ModelBundle.ReadDescription(modelDir) : null;
+        var grid = GridEmbeddings.For(description?.Architecture ?? o.Train.Architecture, o.PoolGrid);
         var fitted = description is null ? spec : ModelInputs.ForModel(spec, description);
         using var splits = fitted.Load();
         using var limited = o.Limit is { } limit ? splits.Train.Sample(limit, o.Seed) : null;
@@ -78,7 +79,6 @@ public static class CategoryDiscovery
             TrainModel(data, labels, knownNames, o, modelUsed, splits);
             Phase("train");
         }
-        var grid = GridEmbeddings.For(ModelBundle.ReadDescription(modelUsed), o.PoolGrid);
         using var x = Embed(modelUsed, modelUsed == o.Model ? o.Engine : EngineChoice.Torch, data, grid, o.Threads);
         Phase("embed");
 

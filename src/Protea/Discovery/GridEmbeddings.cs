@@ -18,14 +18,14 @@ public static class GridEmbeddings
     /// <summary>The grid discovery pools image feature maps over unless told otherwise (measured in bench/results/discover.md).</summary>
     public const int DefaultGrid = 3;
 
-    /// <summary>The grid used for a model: <paramref name="requested"/>, or <see cref="DefaultGrid"/> for backbones with a spatial map and 1 for the others.</summary>
-    public static int For(ModelDescription description, int? requested)
+    /// <summary>The grid used for a model built as <paramref name="architecture"/>: <paramref name="requested"/>, or <see cref="DefaultGrid"/> for backbones with a spatial map and 1 for the others.</summary>
+    public static int For(string architecture, int? requested)
     {
-        var spatial = Registry.Backbones.Get(description.Architecture).SpatialFeatureMap;
+        var spatial = Registry.Backbones.Get(architecture).SpatialFeatureMap;
         if (requested is null) return spatial ? DefaultGrid : 1;
         if (requested < 1) throw new ProteaException($"pool grid {requested} must be 1 or more (1: the model's embedding)", "pool_grid");
         if (requested > 1 && !spatial)
-            throw new ProteaException($"pool grid {requested}: the '{description.Architecture}' backbone has no spatial feature map; use 1 (tables) or an image backbone", "pool_grid");
+            throw new ProteaException($"pool grid {requested}: the '{architecture}' backbone has no spatial feature map; use 1 (tables) or an image backbone", "pool_grid");
         return requested.Value;
     }
 

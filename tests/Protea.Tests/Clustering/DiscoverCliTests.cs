@@ -73,6 +73,9 @@ public sealed class DiscoverCliTests
         Assert.True(r.ExitCode == 0, r.Stderr);
         using var json = JsonDocument.Parse(r.Stdout);
         Assert.Equal(16, json.RootElement.GetProperty("metrics").GetProperty("items").GetInt32());
+        // Images are clustered on the feature map pooled over the default 3x3 grid: 9 values per channel.
+        Assert.Equal(3, json.RootElement.GetProperty("pool_grid").GetInt32());
+        Assert.Equal(0, json.RootElement.GetProperty("embedding_dim").GetInt32() % 9);
         var rows = File.ReadAllLines(Path.Combine(outDir, "assignments.csv"));
         Assert.Equal(17, rows.Length);
         Assert.Contains(rows, row => row.StartsWith("unlabelled/g0.png,", StringComparison.Ordinal));
@@ -85,6 +88,7 @@ public sealed class DiscoverCliTests
     [InlineData("--k", "500", "protea: --k: k 500 is larger than the 150 items to cluster")]
     [InlineData("--k", "two", "protea: --k: k 'two': must be a whole number or auto")]
     [InlineData("--labelled-fraction", "0", "protea: --labelled-fraction: labelled fraction 0: must be in (0, 1]")]
+    [InlineData("--pool-grid", "3", "protea: --pool-grid: pool grid 3: the 'mlp' backbone has no spatial feature map; use 1 (tables) or an image backbone")]
     public void Bad_settings_are_one_line_errors(string flag, string value, string expected)
     {
         using var dir = new TempDir();
