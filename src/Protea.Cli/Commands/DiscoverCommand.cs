@@ -36,7 +36,7 @@ public static class DiscoverCommand
     private static readonly Option<string?> Label = new("--label") { Description = "CSV label column" };
     private static readonly Option<string?> Id = new("--id") { Description = "CSV id column (default: a column named id, if any)" };
     private static readonly Option<string?> Categorical = new("--categorical") { Description = "CSV text columns to one-hot encode: COL,COL or auto (every column holding text); categories are saved with the model" };
-    private static readonly Option<int?> PoolGrid = new("--pool-grid") { Description = $"Cluster the backbone's last feature map average-pooled over a G×G grid (C·G² values per item; keeps where patterns sit) instead of the model's embedding (G = 1); default {GridEmbeddings.DefaultGrid} for image backbones, 1 for tables" };
+    private static readonly Option<int?> PoolGrid = new("--pool-grid") { Description = $"Cluster the backbone's last feature map average-pooled over a G×G grid (C·G² values per item; keeps where patterns sit) instead of the model's embedding (G = 1); default {GridEmbeddings.DefaultGrid} for image backbones on the torch engine, 1 for tables and --engine onnx" };
     private static readonly Option<int> Restarts = new("--restarts") { Description = "k-means restarts (the lowest inertia kept)", DefaultValueFactory = _ => 5 };
     private static readonly Option<int> Iterations = new("--iterations") { Description = "k-means iterations at most", DefaultValueFactory = _ => 100 };
     private static readonly Option<int?> Limit = new("--limit") { Description = "Use a seeded random subset of N items" };

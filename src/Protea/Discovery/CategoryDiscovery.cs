@@ -56,7 +56,9 @@ public static class CategoryDiscovery
         void Phase(string name) { phases[name] = Math.Round(clock.Elapsed.TotalSeconds, 3); clock.Restart(); progress?.Report(name); }
 
         var description = o.Model is { } modelDir ? ModelBundle.ReadDescription(modelDir) : null;
-        var grid = GridEmbeddings.For(description?.Architecture ?? o.Train.Architecture, o.PoolGrid);
+        // ONNX gives embeddings only: asking for that engine means the model's embedding unless a grid is named.
+        var grid = GridEmbeddings.For(description?.Architecture ?? o.Train.Architecture,
+            o.PoolGrid ?? (description is not null && o.Engine == EngineChoice.Onnx ? 1 : null));
         var fitted = description is null ? spec : ModelInputs.ForModel(spec, description);
         using var splits = fitted.Load();
         using var limited = o.Limit is { } limit ? splits.Train.Sample(limit, o.Seed) : null;

@@ -82,6 +82,12 @@ public sealed class DiscoverCliTests
         using var png = SKBitmap.Decode(Path.Combine(outDir, "clusters.png"));
         Assert.NotNull(png);
         Assert.True(png.Height >= 3 * 64);
+
+        // The grid reads the feature map, which ONNX Runtime does not give.
+        var onnx = CliRunner.Run("discover", "--data", root, "--model", Path.Combine(outDir, "model"), "--engine", "onnx", "--pool-grid", "3", "--k", "3",
+            "--out", dir.File("gcd-onnx"), "--json", "--threads", "1");
+        Assert.Equal(2, onnx.ExitCode);
+        Assert.Equal("protea: --engine: pool grid 3 reads the backbone's feature map, which only the torch engine gives; use --engine torch or --pool-grid 1", onnx.Stderr.Trim());
     }
 
     [Theory]
