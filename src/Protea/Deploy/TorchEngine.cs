@@ -34,7 +34,7 @@ public sealed class TorchEngine : IInferenceEngine
         var x = Description.Normalization.Apply(rawBatch);
         var (logits, embedding) = bundle.Model.ForwardBoth(x);
         return new InferenceOutput((int)rawBatch.shape[0], (int)logits.shape[1], (int)embedding.shape[1],
-            logits.contiguous().data<float>().ToArray(), embedding.contiguous().data<float>().ToArray());
+            logits.ToFloats(), embedding.ToFloats());
     }
 
     public void Dispose()

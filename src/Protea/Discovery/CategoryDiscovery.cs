@@ -229,7 +229,7 @@ public static class CategoryDiscovery
     {
         using var scope = NewDisposeScope();
         var distances = cdist(x, clustering.Centroids).square();
-        var d = distances.contiguous().data<float>().ToArray();
+        var d = distances.ToFloats();
         var result = new List<DiscoveredCluster>();
         for (var c = 0; c < clustering.K; c++)
         {

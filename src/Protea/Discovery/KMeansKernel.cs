@@ -5,9 +5,9 @@ namespace Protea.Discovery;
 
 /// <summary>
 /// The inner loops of <see cref="SemiSupervisedKMeans"/> on float32 rows in managed memory: nearest-centroid
-/// assignment (squared distance ||x||² − 2 x·c + ||c||², SIMD dot products, four centroids per pass over a row),
-/// per-cluster sums, and k-means++'s nearest-centre distances. Each pass is one parallel loop over fixed
-/// chunks of rows whose partial results are combined in chunk order, so the results do not depend on the
+/// assignment (squared distance ||x||² − 2 x·c + ||c||², SIMD dot products, four centroids per pass over a row)
+/// fused with the per-cluster sums (one pass over the data per Lloyd iteration), and k-means++'s
+/// nearest-centre distances. Each pass is one parallel loop over fixed chunks of rows whose partial results are combined in chunk order, so the results do not depend on the
 /// thread count. (Torch ops cost one thread fork-join each; Lloyd's steps are many small ones.)
 /// </summary>
 internal sealed class KMeansKernel
@@ -129,16 +129,21 @@ internal sealed class KMeansKernel
     }
 
     /// <summary>
-    /// Each row's nearest centroid into <paramref name="assign"/> (a labelled row, label ≥ 0, keeps its class);
-    /// returns the inertia, the summed squared distances (each clamped at 0), in float64.
+    /// Each row's nearest centroid into <paramref name="assign"/> (a labelled row, label ≥ 0, keeps its class),
+    /// and each cluster's sum of rows, added in the same pass while the row is in cache (Lloyd's next update,
+    /// <see cref="Move"/>). Returns the inertia, the summed squared distances (each clamped at 0), in float64.
     /// </summary>
-    public double Assign(float[] centroids, int k, long[] labels, int[] assign)
+    public (double Inertia, ClusterSums Sums) Assign(float[] centroids, int k, long[] labels, int[] assign)
     {
         var cn = CentroidNorms(centroids, k);
-        var partial = new double[Chunks(n)];
+        var chunks = Chunks(n);
+        var partial = new double[chunks];
+        var sums = new ClusterSums(new float[chunks][], new int[chunks][]);
         For(n, (start, end) =>
         {
             var dots = new float[k];
+            var s = new float[k * d];
+            var counts = new int[k];
             double sum = 0;
             for (var i = start; i < end; i++)
             {
@@ -162,49 +167,40 @@ internal sealed class KMeansKernel
                 }
                 assign[i] = best;
                 sum += Math.Max(distance, 0f);
+                counts[best]++;
+                var target = MemoryMarshal.Cast<float, Vector<float>>(s.AsSpan(best * d, d));
+                var source = MemoryMarshal.Cast<float, Vector<float>>(x);
+                for (var v = 0; v < target.Length; v++) target[v] += source[v];
+                for (var t = target.Length * Vector<float>.Count; t < d; t++) s[best * d + t] += x[t];
             }
-            partial[start / Chunk] = sum;
+            var c = start / Chunk;
+            (partial[c], sums.Sums[c], sums.Counts[c]) = (sum, s, counts);
         });
         var total = 0.0;
         foreach (var p in partial) total += p;
-        return total;
+        return (total, sums);
     }
 
+    /// <summary>Per chunk of rows, each cluster's sum of rows [k·d] and count, as <see cref="Assign"/> left them.</summary>
+    public sealed record ClusterSums(float[][] Sums, int[][] Counts);
+
     /// <summary>
-    /// Moves each centroid to the mean of its rows (a cluster left empty keeps its centroid); returns the
-    /// summed squared shift of the centroids.
+    /// Moves each centroid to the mean of its rows, the chunks' sums added in chunk order in float64 (a
+    /// cluster left empty keeps its centroid); returns the summed squared shift of the centroids.
     /// </summary>
-    public double Update(int[] assign, float[] centroids, int k)
+    public double Move(ClusterSums sums, float[] centroids, int k)
     {
-        var chunks = Chunks(n);
-        var sums = new float[chunks][];
-        var counts = new int[chunks][];
-        For(n, (start, end) =>
-        {
-            var s = new float[k * d];
-            var c = new int[k];
-            for (var i = start; i < end; i++)
-            {
-                var a = assign[i];
-                c[a]++;
-                var target = MemoryMarshal.Cast<float, Vector<float>>(s.AsSpan(a * d, d));
-                var source = MemoryMarshal.Cast<float, Vector<float>>(Row(i));
-                for (var v = 0; v < target.Length; v++) target[v] += source[v];
-                for (var t = target.Length * Vector<float>.Count; t < d; t++) s[a * d + t] += data[i * d + t];
-            }
-            (sums[start / Chunk], counts[start / Chunk]) = (s, c);
-        });
         var shift = 0.0;
         var total = new double[d];
         for (var j = 0; j < k; j++)
         {
             long count = 0;
             Array.Clear(total);
-            for (var c = 0; c < chunks; c++)
+            for (var c = 0; c < sums.Sums.Length; c++)
             {
-                if (counts[c][j] == 0) continue;
-                count += counts[c][j];
-                for (var t = 0; t < d; t++) total[t] += sums[c][j * d + t];
+                if (sums.Counts[c][j] == 0) continue;
+                count += sums.Counts[c][j];
+                for (var t = 0; t < d; t++) total[t] += sums.Sums[c][j * d + t];
             }
             if (count == 0) continue;
             for (var t = 0; t < d; t++)

@@ -1,3 +1,4 @@
+using Protea.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -30,9 +31,7 @@ public static class SemiSupervisedKMeans
         if (o.MaxIterations < 1) throw new ProteaException($"iterations {o.MaxIterations}: at least 1 is needed", "iterations");
 
         var d = (int)x.shape[1];
-        float[] values;
-        using (var scope = NewDisposeScope())
-            values = x.to(float32).contiguous().data<float>().ToArray();
+        var values = x.ToFloats();
         var kernel = new KMeansKernel(values, n, d, torch.get_num_threads());
         var fixedLabels = labels.ToArray();
         var candidates = Enumerable.Range(0, n).Where(i => labels[i] < 0).ToArray();
@@ -117,13 +116,13 @@ public static class SemiSupervisedKMeans
         var assign = new int[kernel.Count];
         var previous = new int[kernel.Count];
         var iterations = 0;
-        var inertia = kernel.Assign(centroids, k, labels, assign);
+        var (inertia, sums) = kernel.Assign(centroids, k, labels, assign);
         while (iterations < maxIterations)
         {
             iterations++;
-            var shift = kernel.Update(assign, centroids, k);
+            var shift = kernel.Move(sums, centroids, k);
             (previous, assign) = (assign, previous);
-            inertia = kernel.Assign(centroids, k, labels, assign);
+            (inertia, sums) = kernel.Assign(centroids, k, labels, assign);
             if (assign.AsSpan().SequenceEqual(previous) || (threshold > 0 && shift <= threshold)) break;
         }
         return (assign, inertia, iterations);

@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using Protea.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -70,7 +71,7 @@ public static class ExactSearch
         if (kk < 1 || q == 0) return;
         using var scope = NewDisposeScope();
         var items = index.dtype == ScalarType.Float32 && index.is_contiguous() ? index : index.to_type(ScalarType.Float32).contiguous();
-        var rows = queries.to_type(ScalarType.Float32).contiguous().data<float>().ToArray();
+        var rows = queries.ToFloats();
         var threads = get_num_threads();
         var bits = VectorBits;
         var batch = Math.Min(queryBatch, q);
