@@ -61,11 +61,17 @@ public static class InferenceEngines
     /// <summary>Runs every example of <paramref name="data"/> in batches; row i of the result is example i.</summary>
     public static InferenceOutput RunAll(IInferenceEngine engine, Dataset data, int batchSize = DefaultBatchSize, CancellationToken cancellation = default)
     {
-        var expected = engine.Description.InputShape;
-        if (!data.ExampleShape.SequenceEqual(expected))
-            throw new ProteaException($"{data.Source}: examples have shape [{string.Join(", ", data.ExampleShape)}], the model expects [{string.Join(", ", expected)}]; use data like the model was trained on", "data");
+        CheckShape(data, engine.Description);
         if (!data.IsStreamed) return RunAll(engine, data.Inputs, batchSize, cancellation);
         return RunAll(engine, data.Count, data.Slice, batchSize, cancellation);
+    }
+
+    /// <summary>A one-line error unless the data's examples have the shape the model was trained on.</summary>
+    public static void CheckShape(Dataset data, ModelDescription description)
+    {
+        var expected = description.InputShape;
+        if (!data.ExampleShape.SequenceEqual(expected))
+            throw new ProteaException($"{data.Source}: examples have shape [{string.Join(", ", data.ExampleShape)}], the model expects [{string.Join(", ", expected)}]; use data like the model was trained on", "data");
     }
 
     /// <summary>Runs raw inputs [N, ...] in batches of <paramref name="batchSize"/>; row i of the result is input i.</summary>

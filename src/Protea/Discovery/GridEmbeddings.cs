@@ -33,9 +33,7 @@ public static class GridEmbeddings
     public static Tensor Compute(ModelBundle bundle, Dataset data, int grid, int batchSize = InferenceEngines.DefaultBatchSize)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(grid, 1);
-        var expected = bundle.Description.InputShape;
-        if (!data.ExampleShape.SequenceEqual(expected))
-            throw new ProteaException($"{data.Source}: examples have shape [{string.Join(", ", data.ExampleShape)}], the model expects [{string.Join(", ", expected)}]; use data like the model was trained on", "data");
+        InferenceEngines.CheckShape(data, bundle.Description);
         var model = bundle.Model;
         model.eval();
         var parts = new List<Tensor>();
