@@ -53,7 +53,7 @@ public sealed class SemiSupervisedKMeansTests
             var members = Enumerable.Range(0, truth.Length).Where(i => result.Assignments[i] == c).ToArray();
             if (members.Length == 0) continue;
             for (var d = 0; d < 5; d++)
-                Assert.Equal(members.Average(i => points[i * 5 + d]), centroids[c * 5 + d], 3);
+                Assert.Equal(members.Average(i => points[i * 5 + d]), centroids[c * 5 + d], 1e-3);
         }
     }
 
@@ -91,7 +91,7 @@ public sealed class SemiSupervisedKMeansTests
             {
                 var members = Enumerable.Range(0, truth.Length).Where(i => one.Assignments[i] == c).ToArray();
                 for (var d = 0; d < 37; d++)
-                    Assert.Equal(members.Average(i => points[i * 37 + d]), centroids[c * 37 + d], 4);
+                    Assert.Equal(members.Average(i => points[i * 37 + d]), centroids[c * 37 + d], 1e-4);
             }
             var inertia = 0.0;
             for (var i = 0; i < truth.Length; i++)
@@ -159,7 +159,7 @@ public sealed class SemiSupervisedKMeansTests
             x = np.array(sys.argv[1].split(','), dtype=float).reshape(-1, 3)
             print(repr(float(silhouette_score(x, np.array(sys.argv[2].split(','), dtype=int)))))
             """, string.Join(",", values.Select(v => v.ToString("R", inv))), string.Join(",", clusters)).Trim(), inv);
-        Assert.Equal(expected, Silhouette.Score(x, clusters), 9);
+        Assert.Equal(expected, Silhouette.Score(x, clusters), 1e-9);
     }
 
     [Fact]

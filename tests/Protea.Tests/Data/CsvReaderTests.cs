@@ -182,7 +182,7 @@ public sealed class CsvReaderTests
         var sums = numpy[..4].Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         using var mine = data.Inputs.to_type(ScalarType.Float64).sum(dim: 0);
         for (int j = 0; j < 4; j++)
-            Assert.Equal(sums[j], mine[j].item<double>(), 9);
+            Assert.Equal(sums[j], mine[j].item<double>(), 1e-9);
         Assert.Equal(numpy[4..].Select(long.Parse), data.Labels);
     }
 

@@ -38,8 +38,8 @@ public sealed class DeletionInsertionTests
         Assert.True(Deletion(right) < Deletion(random) && Deletion(random) < Deletion(wrong), $"deletion: right {Deletion(right)}, random {Deletion(random)}, wrong {Deletion(wrong)}");
         Assert.True(Insertion(right) > Insertion(random) && Insertion(random) > Insertion(wrong), $"insertion: right {Insertion(right)}, random {Insertion(random)}, wrong {Insertion(wrong)}");
         // Gradient x input is the right attribution for a linear logit: the same curves.
-        Assert.Equal(Deletion(right), Deletion(gradientTimesInput), 9);
-        Assert.Equal(Insertion(right), Insertion(gradientTimesInput), 9);
+        Assert.Equal(Deletion(right), Deletion(gradientTimesInput), 1e-9);
+        Assert.Equal(Insertion(right), Insertion(gradientTimesInput), 1e-9);
 
         // Insertion from the blurred image: it starts at the blurred image's probability and ends at the image's.
         var blurred = new DeletionInsertion(Steps: 4, InsertionBaseline: ImageBaseline.Blur).Curves(model, pixels, targets, right).Insertion;

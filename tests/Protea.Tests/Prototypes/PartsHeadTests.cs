@@ -191,7 +191,7 @@ public sealed class PartsHeadTests
             Assert.Equal(cls, data.Labels[item]);
             // The prototype is now exactly the features of its source cell.
             for (var c = 0; c < d; c++)
-                Assert.Equal(zv[((item * d + c) * h + source.Row) * w + source.Col], pv[j * d + c], 5);
+                Assert.Equal(zv[((item * d + c) * h + source.Row) * w + source.Col], pv[j * d + c], 1e-5);
             Assert.Equal(PatchBox.ForCell(source.Row, source.Col, h, w, 12, 12), source.Box);
         }
         // And its source was the nearest own-class patch to the prototype as it was before the push.
@@ -220,7 +220,7 @@ public sealed class PartsHeadTests
             var source = head.Sources[j]!;
             Assert.Equal(data.Ids[best.Item], source.ItemId);
             Assert.Equal(best.Cell, source.Row * w + source.Col);
-            Assert.Equal(best.Distance, before[j].Distance, 3);
+            Assert.Equal(best.Distance, before[j].Distance, 1e-3);
         }
     }
 

@@ -80,8 +80,8 @@ public sealed class PartsRoundTripTests
         }
         // The contributions of all prototypes add up to the logit (no bias), so shares of the whole list sum to 1.
         var all = PrototypeExplainer.Explain(bundle, test.Inputs.narrow(0, 0, 4), top: head.PrototypeCount);
-        Assert.All(all, e => Assert.Equal(1.0, e.Top.Sum(t => t.Share), 4));
-        Assert.All(all, e => Assert.Equal(e.Logit, e.Top.Sum(t => t.Contribution), 3));
+        Assert.All(all, e => Assert.Equal(1.0, e.Top.Sum(t => t.Share), 1e-4));
+        Assert.All(all, e => Assert.Equal(e.Logit, e.Top.Sum(t => t.Contribution), 1e-3));
         using var maps = PrototypeExplainer.ActivationMaps(bundle, test.Inputs.narrow(0, 0, 5));
         Assert.Equal(new long[] { 5, 12, 12 }, maps.shape);
     }
@@ -118,6 +118,6 @@ public sealed class PartsRoundTripTests
             x = torch.arange(12, dtype=torch.float64).reshape(1, 1, 3, 4)
             print(" ".join(str(v) for v in F.interpolate(x, size=(7, 9), mode="bilinear", align_corners=False).reshape(-1).tolist()))
             """).Trim().Split(' ').Select(double.Parse).ToArray();
-        for (var i = 0; i < expected.Length; i++) Assert.Equal(expected[i], ours[i], 4);
+        for (var i = 0; i < expected.Length; i++) Assert.Equal(expected[i], ours[i], 1e-4);
     }
 }

@@ -46,7 +46,7 @@ public sealed class EmbeddingIndexTests
         Assert.Equal(ModelBundle.WeightsSha256(model), index.ModelWeightsSha256);
         Assert.Equal(ModelBundle.ReadDescription(model).Embedding!.Dim, index.Dimension);
         var norms = index.Embeddings.norm(1).data<float>().ToArray();
-        Assert.All(norms, v => Assert.Equal(1.0, v, 4));
+        Assert.All(norms, v => Assert.Equal(1.0, v, 1e-4));
         // Ids are relative to the data root, so root + id is each training file.
         Assert.Equal(trainFiles.Order(StringComparer.Ordinal), Enumerable.Range(0, index.Count).Select(i => index.PathOf(i)!).Order(StringComparer.Ordinal));
         // Row i is the model's own embedding of file i, normalised.
@@ -54,7 +54,7 @@ public sealed class EmbeddingIndexTests
         var e = predictor.PredictFiles([index.PathOf(2)!])[0].Embedding.ToArray();
         var norm = Math.Sqrt(e.Sum(v => (double)v * v));
         var row = index.Embeddings[2].data<float>().ToArray();
-        for (var j = 0; j < e.Length; j++) Assert.Equal(e[j] / norm, row[j], 4);
+        for (var j = 0; j < e.Length; j++) Assert.Equal(e[j] / norm, row[j], 1e-4);
     }
 
     [Fact]

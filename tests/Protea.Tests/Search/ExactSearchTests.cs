@@ -20,7 +20,7 @@ public sealed class ExactSearchTests
         var qs = queries.data<float>().ToArray();
         // The normalisation itself: unit rows.
         for (var i = 0; i < n; i++)
-            Assert.Equal(1.0, Math.Sqrt(Enumerable.Range(0, d).Sum(j => (double)ix[i * d + j] * ix[i * d + j])), 5);
+            Assert.Equal(1.0, Math.Sqrt(Enumerable.Range(0, d).Sum(j => (double)ix[i * d + j] * ix[i * d + j])), 1e-5);
 
         var (sims, rows, kk) = ExactSearch.TopK(index, queries, k, queryBatch: 5);
         Assert.Equal(k, kk);

@@ -45,7 +45,7 @@ public sealed class SearchCliTests
                 Assert.True(File.Exists(hit.GetProperty("path").GetString()));
             }
             Assert.Equal(Path.GetFullPath(queries[i]), results[0].GetProperty("path").GetString());
-            Assert.Equal(1.0, results[0].GetProperty("similarity").GetDouble(), 4);
+            Assert.Equal(1.0, results[0].GetProperty("similarity").GetDouble(), 1e-4);
             Assert.Equal(Path.GetFileName(Path.GetDirectoryName(queries[i])), results[0].GetProperty("label").GetString());
             var sims = results.Select(h => h.GetProperty("similarity").GetDouble()).ToList();
             Assert.Equal(sims.OrderDescending(), sims);
@@ -100,7 +100,7 @@ public sealed class TabularSearchCliTests
         Assert.Equal(2, hits.Count);
         Assert.All(hits, h => Assert.Equal(JsonValueKind.Null, h.GetProperty("path").ValueKind));
         Assert.Equal(["id", "path", "label", "similarity"], hits[0].EnumerateObject().Select(p => p.Name));
-        Assert.Equal(1.0, hits[0].GetProperty("similarity").GetDouble(), 4);
+        Assert.Equal(1.0, hits[0].GetProperty("similarity").GetDouble(), 1e-4);
         Assert.Equal("setosa", hits[0].GetProperty("label").GetString());
         r = CliRunner.Run("search", "--index", dir.File("iris.index"), query, "--out", dir.File("grids"));
         Assert.Equal(2, r.ExitCode);

@@ -65,11 +65,11 @@ public class WebApiTests(WebModelFixture fixture) : IClassFixture<WebModelFixtur
             var expected = oracle[i];
             var p = predictions[i];
             Assert.Equal(expected.Class, p.GetProperty("class").GetString());
-            Assert.Equal(expected.Probability, p.GetProperty("probability").GetDouble(), 9);
+            Assert.Equal(expected.Probability, p.GetProperty("probability").GetDouble(), 1e-9);
             var top = p.GetProperty("top").EnumerateArray().Select(t => (t.GetProperty("class").GetString()!, t.GetProperty("probability").GetDouble())).ToArray();
             Assert.Equal(expected.Top.Select(t => (t.Class, t.Probability)).Select(t => (t.Class, Math.Round(t.Probability, 9))),
                 top.Select(t => (t.Item1, Math.Round(t.Item2, 9))));
-            Assert.Equal(expected.UnknownScore!.Value, p.GetProperty("unknown_score").GetDouble(), 9);
+            Assert.Equal(expected.UnknownScore!.Value, p.GetProperty("unknown_score").GetDouble(), 1e-9);
             Assert.Equal(expected.IsUnknown, p.GetProperty("is_unknown").GetBoolean());
 
             // Nearest training items of the predicted class, most similar first, each image served byte for byte.
@@ -251,7 +251,7 @@ public class WebApiTests(WebModelFixture fixture) : IClassFixture<WebModelFixtur
             for (var j = 0; j < 3; j++)
             {
                 Assert.Equal("nearest_training_item", evidence[j].GetProperty("kind").GetString());
-                Assert.Equal(expected[j].Sim, evidence[j].GetProperty("similarity").GetDouble(), 4);
+                Assert.Equal(expected[j].Sim, evidence[j].GetProperty("similarity").GetDouble(), 1e-4);
                 Assert.False(evidence[j].TryGetProperty("image_url", out _));    // a taught item has no file at hand
             }
         }
@@ -386,7 +386,7 @@ public class WebApiTests(WebModelFixture fixture) : IClassFixture<WebModelFixtur
         {
             // Version 1 knows three classes (top-3 sums to 1); version 2 four; never anything in between.
             Assert.InRange(version, 1, 2);
-            if (version == 1) { Assert.Equal(oldClasses, classes.Order()); Assert.Equal(1.0, sum, 6); }
+            if (version == 1) { Assert.Equal(oldClasses, classes.Order()); Assert.Equal(1.0, sum, 1e-6); }
             else { Assert.Subset(oldClasses.Append("sneaker").ToHashSet(), classes.ToHashSet()); Assert.True(sum < 1.0 + 1e-9); }
         }
         Assert.Equal(1, ClassNamesOf(await Json(await client.GetAsync("api/classes"))).Count(n => n == "sneaker"));

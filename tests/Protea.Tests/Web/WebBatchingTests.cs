@@ -39,8 +39,8 @@ public class WebBatchingTests(WebModelFixture fixture) : IClassFixture<WebModelF
                 Assert.Equal(a.Class, b.Class);
                 Assert.Equal(Top(r), b.Top.Count);
                 Assert.Equal(a.Top.Select(t => t.Class), b.Top.Select(t => t.Class));
-                Assert.All(a.Top.Zip(b.Top), t => Assert.Equal(t.First.Probability, t.Second.Probability, 5));
-                Assert.Equal(a.UnknownScore!.Value, b.UnknownScore!.Value, 4);
+                Assert.All(a.Top.Zip(b.Top), t => Assert.Equal(t.First.Probability, t.Second.Probability, 1e-5));
+                Assert.Equal(a.UnknownScore!.Value, b.UnknownScore!.Value, 1e-4);
                 Assert.Equal(a.Evidence!.OfType<Protea.Search.NearestItemEvidence>().Select(e => e.Id),
                     b.Evidence!.OfType<Protea.Search.NearestItemEvidence>().Select(e => e.Id));
             }
@@ -66,7 +66,7 @@ public class WebBatchingTests(WebModelFixture fixture) : IClassFixture<WebModelF
         {
             var (a, b) = (alone[k], Assert.Single(answers[k].Prototypes!));
             Assert.Equal(a.Top.Select(e => e.Prototype), b.Top.Select(e => e.Prototype));
-            Assert.All(a.Top.Zip(b.Top), e => Assert.Equal(e.First.Similarity, e.Second.Similarity, 4));
+            Assert.All(a.Top.Zip(b.Top), e => Assert.Equal(e.First.Similarity, e.Second.Similarity, 1e-4));
             Assert.Equal(a.Top.Select(e => e.ActivatedBox), b.Top.Select(e => e.ActivatedBox));
         }
     }

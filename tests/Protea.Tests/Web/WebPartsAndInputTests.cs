@@ -63,8 +63,8 @@ public sealed class WebPartsAndInputTests
             Assert.Equal("prototype", e.GetProperty("kind").GetString());
             Assert.Equal(expected.Top[i].Prototype, e.GetProperty("prototype").GetInt32());
             Assert.Equal(expected.Top[i].ClassName, e.GetProperty("class").GetString());
-            Assert.Equal(expected.Top[i].Similarity, e.GetProperty("similarity").GetDouble(), 5);
-            Assert.Equal(expected.Top[i].Contribution, e.GetProperty("contribution").GetDouble(), 5);
+            Assert.Equal(expected.Top[i].Similarity, e.GetProperty("similarity").GetDouble(), 1e-5);
+            Assert.Equal(expected.Top[i].Contribution, e.GetProperty("contribution").GetDouble(), 1e-5);
             var box = e.GetProperty("box");
             Assert.Equal(expected.Top[i].ActivatedBox.X0, box.GetProperty("x0").GetInt32());
             Assert.Equal(expected.Top[i].ActivatedBox.Y1, box.GetProperty("y1").GetInt32());
