@@ -1,3 +1,5 @@
+using Protea.Data;
+using Protea.Models;
 using Protea.Web;
 
 namespace Protea.Tests.Web;
@@ -51,7 +53,8 @@ public class WebBatchingTests(WebModelFixture fixture) : IClassFixture<WebModelF
     public async Task A_parts_models_prototype_evidence_is_the_same_batched_or_alone()
     {
         using var dir = new Protea.Tests.Support.TempDir();
-        using var snapshot = ModelSnapshot.Open(WebPartsAndInputTests.SavePartsModel(dir), 1, 0);
+        var modelDir = WebPartsAndInputTests.SavePartsModel(dir);
+        using var snapshot = ModelSnapshot.Open(modelDir, 1, 0);
         var uploads = Enumerable.Range(0, 6).Select(k => new Upload($"{k}.png", File.ReadAllBytes(Protea.Tests.Support.TestImages.Write(dir.File($"{k}.png"), 12, 12,
             (x, y) => x >= k && x < k + 4 && y >= 6 - k && y < 10 - k ? SkiaSharp.SKColors.White : SkiaSharp.SKColors.Black, gray: true)))).ToArray();
         var alone = new List<Protea.Prototypes.PrototypeExplanation>();
@@ -62,12 +65,16 @@ public class WebBatchingTests(WebModelFixture fixture) : IClassFixture<WebModelF
             together = uploads.Select(u => snapshot.PredictAsync([u], 3)).ToArray();
         var answers = await Task.WhenAll(together);
         Assert.Equal((7L, 12L), snapshot.BatchCounts);
+        using var bundle = ModelBundle.Load(modelDir);
         for (var k = 0; k < uploads.Length; k++)
         {
             var (a, b) = (alone[k], Assert.Single(answers[k].Prototypes!));
             Assert.Equal(a.Top.Select(e => e.Prototype), b.Top.Select(e => e.Prototype));
             Assert.All(a.Top.Zip(b.Top), e => Assert.Equal(e.First.Similarity, e.Second.Similarity, 1e-4));
-            Assert.Equal(a.Top.Select(e => e.ActivatedBox), b.Top.Select(e => e.ActivatedBox));
+            // The shapes repeat black patches: a different box passes only where the two cells tie (float32 noise differs by batch size and CPU).
+            using var raw = ImageDecoder.Decode(uploads[k].Bytes, uploads[k].Name, 1, 12, 12).unsqueeze(0);
+            foreach (var (x, y) in a.Top.Zip(b.Top))
+                Protea.Tests.Prototypes.CellSimilarity.AssertSameOrTied(bundle, raw, 0, x.Prototype, x.ActivatedBox, y.ActivatedBox);
         }
     }
 }
