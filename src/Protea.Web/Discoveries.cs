@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Protea.Discovery;
+using Protea.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -66,7 +67,7 @@ public sealed class Discoveries
             k = kMin >= kMax ? Math.Min(kMin, total) : KEstimator.Estimate(x, labels, kMin, kMax, KEstimator.SilhouetteCriterion, options).K;
         }
         using var fit = SemiSupervisedKMeans.Fit(x, labels, k, options);
-        var distances = (x - fit.Centroids.index_select(0, tensor(fit.Assignments.Select(a => (long)a).ToArray()))).square().sum(1).data<float>().ToArray();
+        var distances = (x - fit.Centroids.index_select(0, tensor(fit.Assignments.Select(a => (long)a).ToArray()))).square().sum(1).ToFloats();
         var session = Guid.NewGuid().ToString("N")[..10];
         var views = new List<HeldCluster>();
         for (var c = 0; c < k; c++)

@@ -101,7 +101,7 @@ public sealed class ModelSnapshot : IDisposable
             _ => null,
         };
         if (means is null) return null;
-        return nn.functional.normalize(means.detach().to(float32), dim: 1).contiguous().data<float>().ToArray();
+        return nn.functional.normalize(means.detach().to(float32), dim: 1).ToFloats();
     }
 
     internal bool TryAddReference()
@@ -295,7 +295,7 @@ public sealed class ModelSnapshot : IDisposable
             using var targets = tensor(new long[] { entry.Class });
             var map = method.Explain(explained, ExplainedModel.Pixels(images), targets).to(float32).contiguous();
             explanation = new Explanation(entry.Image.Name, method.Name, entry.Class, entry.ClassName, entry.Probability, false,
-                (int)shape[1], (int)shape[2], map.data<float>().ToArray());
+                (int)shape[1], (int)shape[2], map.ToFloats());
         }
         return SaliencyOverlay.Render(raw, (int)shape[0], explanation);
     }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Protea.Models;
 using static TorchSharp.torch;
 
 namespace Protea.Deploy;
@@ -43,7 +44,7 @@ public sealed class OnnxGraph
     public string Constant(string hint, Tensor t)
     {
         using var c = t.detach().cpu().to(ScalarType.Float32).contiguous();
-        return Constant(hint, c.data<float>().ToArray(), t.shape);
+        return Constant(hint, c.ToFloats(), t.shape);
     }
 
     /// <summary>Adds a node with one output; <paramref name="output"/> names it (a graph output), else a fresh name.</summary>

@@ -1,3 +1,4 @@
+using Protea.Models;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using Attr = Protea.Deploy.OnnxGraph.Attribute;
@@ -58,7 +59,7 @@ internal static class OnnxLayers
     public static float[] Values(Tensor t)
     {
         using var c = t.detach().cpu().to(ScalarType.Float32).contiguous();
-        return c.data<float>().ToArray();
+        return c.ToFloats();
     }
 
     /// <summary>Each row of a [rows, cols] matrix divided by max(its L2 norm, eps), in double precision.</summary>

@@ -59,6 +59,8 @@ public static class CategoryDiscovery
         // ONNX gives embeddings only: asking for that engine means the model's embedding unless a grid is named.
         var grid = GridEmbeddings.For(description?.Architecture ?? o.Train.Architecture,
             o.PoolGrid ?? (description is not null && o.Engine == EngineChoice.Onnx ? 1 : null));
+        if (grid > 1 && description is not null && o.Engine == EngineChoice.Onnx)
+            throw new ProteaException($"pool grid {grid} reads the backbone's feature map, which only the torch engine gives; use --engine torch or --pool-grid 1", "engine");
         var fitted = description is null ? spec : ModelInputs.ForModel(spec, description);
         using var splits = fitted.Load();
         using var limited = o.Limit is { } limit ? splits.Train.Sample(limit, o.Seed) : null;
@@ -146,8 +148,6 @@ public static class CategoryDiscovery
             using var raw = tensor(output.Embeddings, [data.Count, output.EmbeddingDim]);
             return Embeddings.Normalize(raw);
         }
-        if (engineChoice == EngineChoice.Onnx)
-            throw new ProteaException($"pool grid {grid} reads the backbone's feature map, which only the torch engine gives; use --engine torch or --pool-grid 1", "engine");
         using var bundle = ModelBundle.Load(modelDir);
         using var pooled = GridEmbeddings.Compute(bundle, data, grid);
         return Embeddings.Normalize(pooled);

@@ -8,7 +8,8 @@ namespace Protea.Discovery;
 /// assignment (squared distance ||x||² − 2 x·c + ||c||², SIMD dot products, four centroids per pass over a row)
 /// fused with the per-cluster sums (one pass over the data per Lloyd iteration), and k-means++'s
 /// nearest-centre distances. Each pass is one parallel loop over fixed chunks of rows whose partial
-/// results are combined in chunk order, so the results do not depend on the thread count. (Torch ops cost one thread fork-join each; Lloyd's steps are many small ones.)
+/// results are combined in chunk order, so the results do not depend on the thread count. (Torch ops
+/// cost one thread fork-join each; Lloyd's steps are many small ones.)
 /// </summary>
 internal sealed class KMeansKernel
 {

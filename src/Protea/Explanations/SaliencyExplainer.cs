@@ -69,7 +69,7 @@ public sealed class SaliencyExplainer(ExplainedModel model, IExplainer method)
             var flat = maps.reshape(n, h * w);
             for (var i = 0; i < n; i++)
                 results.Add(new Explanation(names[(int)(start + i)], Method.Name, (int)classes[i], d.ClassNames[(int)classes[i]], probability[i],
-                    targetClass is not null, h, w, flat[i].data<float>().ToArray()));
+                    targetClass is not null, h, w, flat[i].ToFloats()));
         }
         return results;
     }

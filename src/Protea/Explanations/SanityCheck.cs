@@ -1,3 +1,4 @@
+using Protea.Models;
 using static TorchSharp.torch;
 
 namespace Protea.Explanations;
@@ -80,6 +81,6 @@ public static class SanityCheck
         var maps = method.Explain(model, pixels, targets).to(float32).contiguous();
         var n = maps.shape[0];
         var flat = maps.reshape(n, -1);
-        return Enumerable.Range(0, (int)n).Select(i => flat[i].data<float>().ToArray()).ToList();
+        return Enumerable.Range(0, (int)n).Select(i => flat[i].ToFloats()).ToList();
     }
 }

@@ -1,4 +1,5 @@
 using Protea.Deploy;
+using Protea.Models;
 using Protea.Predictions;
 using static TorchSharp.torch;
 
@@ -67,7 +68,7 @@ public sealed class BagPredictor : IDisposable
             .Select(i => new ClassProbability(classes[i], probabilities[i])).ToList();
         var evidence = Enumerable.Range(0, bag.Count).OrderByDescending(i => weights[i]).ThenBy(i => i).Take(topPatches)
             .Select((i, r) => (Evidence)new PatchEvidence(r + 1, bag.Boxes[i], weights[i])).ToList();
-        var prediction = new Prediction(bag.Name, top[0].Class, top[0].Probability, top, outputs.BagEmbeddings.data<float>().ToArray())
+        var prediction = new Prediction(bag.Name, top[0].Class, top[0].Probability, top, outputs.BagEmbeddings.ToFloats())
         {
             Evidence = evidence,
         };

@@ -1,3 +1,4 @@
+using Protea.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -34,7 +35,7 @@ public sealed class MaskedInstanceMining : IDisposable
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        return teacher.forward(patches, segments).Weights.to(float32).data<float>().ToArray();
+        return teacher.forward(patches, segments).Weights.ToFloats();
     }
 
     /// <summary>

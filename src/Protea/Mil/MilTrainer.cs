@@ -112,7 +112,7 @@ public static class MilTrainer
     /// </summary>
     private static Tensor InstanceLoss(MilOutputs outputs, BagSegments segments, Tensor labels)
     {
-        var weights = outputs.Weights.detach().to(float32).data<float>().ToArray();
+        var weights = outputs.Weights.detach().ToFloats();
         var bagLabels = labels.data<long>().ToArray();
         var chosen = new List<long>();
         var targets = new List<long>();

@@ -269,7 +269,7 @@ public sealed class PartsHead : Head
         float[] pp;
         using (no_grad())
         using (var norms = prototype_vectors.flatten(1).pow(2).sum(1))
-            pp = norms.data<float>().ToArray();
+            pp = norms.ToFloats();
         var d = g.Op("Relu", [g.Op("Add", [g.Op("Sub", [zz, g.Op("Mul", [zp, g.Constant("head.two", [2f], 1)])]), g.Constant("head.prototype_norms", pp, 1, PrototypeCount, 1, 1)])]);
         var similarity = g.Op("Log", [g.Op("Div", [g.Op("Add", [d, g.Constant("head.one", [1f], 1)]), g.Op("Add", [d, g.Constant("head.epsilon", [(float)Epsilon], 1)])])], output: "similarity_maps");
         var best = g.Op("Flatten", [g.Op("GlobalMaxPool", [similarity])], [OnnxGraph.Attribute.Int("axis", 1)]);

@@ -28,7 +28,7 @@ public static class PrototypeExplainer
         var head = HeadOf(bundle);
         var (maps, logits, h, w) = TorchMaps(bundle, raw);
         using var weight = head.LastLayerWeight.detach().contiguous();
-        return WithPixels(FromMaps(bundle.Description, head, weight.data<float>().ToArray(), maps, logits, h, w, top), raw);
+        return WithPixels(FromMaps(bundle.Description, head, weight.ToFloats(), maps, logits, h, w, top), raw);
     }
 
     /// <summary>The same through the model folder's ONNX export (its "similarity_maps" output); the model is read for its last layer and prototype sources.</summary>
@@ -58,14 +58,14 @@ public static class PrototypeExplainer
         var head = HeadOf(bundle);
         CheckInputs(bundle.Description, raw);
         using var f = raw.to(float32).contiguous();
-        var input = f.data<float>().ToArray();
+        var input = f.ToFloats();
         using var value = OrtValue.CreateTensorValueFromMemory(input, raw.shape);
         using var results = session.Run(new RunOptions(), ["input"], [value], ["logits", "similarity_maps"]);
         var logits = results[0].GetTensorDataAsSpan<float>().ToArray();
         var shape = results[1].GetTensorTypeAndShape().Shape;
         var maps = results[1].GetTensorDataAsSpan<float>().ToArray();
         using var weight = head.LastLayerWeight.detach().contiguous();
-        return WithPixels(FromMaps(bundle.Description, head, weight.data<float>().ToArray(), maps, logits, (int)shape[2], (int)shape[3], top), raw);
+        return WithPixels(FromMaps(bundle.Description, head, weight.ToFloats(), maps, logits, (int)shape[2], (int)shape[3], top), raw);
     }
 
     private static IReadOnlyList<PrototypeExplanation> WithPixels(IReadOnlyList<PrototypeExplanation> explanations, Tensor raw)
@@ -128,8 +128,8 @@ public static class PrototypeExplainer
             var map = model.Backbone.FeatureMap(x);
             var similarity = PartsHead.Similarity(head.Distances(map)).contiguous();
             (h, w) = ((int)similarity.shape[2], (int)similarity.shape[3]);
-            maps.AddRange(similarity.data<float>().ToArray());
-            logits.AddRange(head.forward(map).contiguous().data<float>().ToArray());
+            maps.AddRange(similarity.ToFloats());
+            logits.AddRange(head.forward(map).ToFloats());
         }
         return (maps.ToArray(), logits.ToArray(), h, w);
     }

@@ -105,7 +105,7 @@ public sealed class PrototypeGallery
                 var images = raw.to(ScalarType.Byte).contiguous().data<byte>().ToArray();
                 var maps = PartsHead.Similarity(head.Distances(model.Backbone.FeatureMap(normalization.Apply(raw)))).contiguous();
                 var (mh, mw) = ((int)maps.shape[2], (int)maps.shape[3]);
-                var all = maps.data<float>().ToArray();
+                var all = maps.ToFloats();
                 for (var j = 0; j < items.Count; j++)
                 {
                     var k = Array.IndexOf(chunk, items[j]);

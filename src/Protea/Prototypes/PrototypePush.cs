@@ -56,7 +56,7 @@ public static class PrototypePush
             }
             var items = bestItem.data<long>().ToArray();
             var cells = bestCell.data<long>().ToArray();
-            var distances = bestDistance.data<float>().ToArray();
+            var distances = bestDistance.ToFloats();
             var missing = Enumerable.Range(0, p).Where(j => items[j] < 0).Select(j => train.ClassNames[head.PrototypeClasses[j]]).Distinct().ToArray();
             if (missing.Length > 0)
                 throw new ProteaException($"{train.Source}: no training images of class {string.Join(", ", missing)} to push prototypes onto", "data");

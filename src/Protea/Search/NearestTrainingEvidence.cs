@@ -163,7 +163,7 @@ public sealed class NearestTrainingEvidence : IDisposable
             if (available == 0) { result[q] = p with { Evidence = [] }; continue; }
             var row = similarity[q].index_select(0, candidates);
             var (values, order) = row.topk(Math.Min(items, available));
-            var sims = values.data<float>().ToArray();
+            var sims = values.ToFloats();
             var rows = candidates.index_select(0, order).data<long>().ToArray();
             result[q] = p with
             {
